@@ -1,0 +1,175 @@
+#include "server/api/token_service.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "server/api/proto_conversion.h"
+#include "server/api/request_decoding.h"
+#include "server/api/status_conversion.h"
+#include "server/common/error_reason.h"
+
+namespace token {
+namespace {
+
+using Reasons = std::initializer_list<FieldReason>;
+
+// Which reason a field that does not decode is reported with, per RPC.
+const Reasons kIssueReasons = {{1, ErrorReason::kInvalidSubject},
+                               {2, ErrorReason::kInvalidClaims},
+                               {3, ErrorReason::kInvalidClaims},
+                               {4, ErrorReason::kInvalidClaims}};
+const Reasons kRefreshReasons = {{1, ErrorReason::kRefreshTokenInvalid}};
+const Reasons kVerifyReasons = {{1, ErrorReason::kTokenMalformed}};
+const Reasons kRevokeAllReasons = {{1, ErrorReason::kInvalidSubject}};
+const Reasons kRevokeSessionReasons = {{1, ErrorReason::kInvalidSessionId}};
+const Reasons kListReasons = {{1, ErrorReason::kInvalidSubject},
+                              {3, ErrorReason::kInvalidPageToken}};
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+TokenServiceHandlers::TokenServiceHandlers(const SessionService& sessions,
+                                           const AccessVerifier& verifier,
+                                           BoundedExecutor& workers, const Clock& clock)
+    : sessions_(sessions), verifier_(verifier), workers_(workers), clock_(clock) {}
+
+absl::Time TokenServiceHandlers::DeadlineOf(const grpc::CallbackServerContext& context) const {
+  const absl::Time fallback = clock_.Now() + kDefaultDeadline;
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return fallback;
+  return std::min(absl::FromChrono(deadline), fallback);
+}
+
+template <typename Work>
+grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(grpc::CallbackServerContext* context,
+                                                        Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = workers_.TrySubmit([reactor, work = std::move(work)]() mutable {
+    reactor->Finish(ToGrpcStatus(work()));
+  });
+  if (!queued) {
+    reactor->Finish(ToGrpcStatus(
+        MakeError(ErrorReason::kOverloaded, "server is overloaded; retry with backoff")));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::IssueTokens(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  auto req = std::make_shared<v1::IssueTokensRequest>();
+  if (absl::Status s = DecodeRequest(*request, *req, kIssueReasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
+    IssueRequest issue{req->subject(),
+                       {req->roles().begin(), req->roles().end()},
+                       req->audience(),
+                       FromProto(req->client())};
+    absl::StatusOr<IssuedTokens> tokens = sessions_.Issue(issue, deadline);
+    if (!tokens.ok()) return tokens.status();
+    v1::IssueTokensResponse out;
+    ToProto(*tokens, *out.mutable_tokens());
+    EncodeResponse(out, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  auto req = std::make_shared<v1::RefreshTokensRequest>();
+  if (absl::Status s = DecodeRequest(*request, *req, kRefreshReasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
+    std::optional<ClientMetadata> client;
+    if (req->has_client()) client = FromProto(req->client());
+    absl::StatusOr<IssuedTokens> tokens = sessions_.Refresh(req->refresh_token(), client, deadline);
+    if (!tokens.ok()) return tokens.status();
+    v1::RefreshTokensResponse out;
+    ToProto(*tokens, *out.mutable_tokens());
+    EncodeResponse(out, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::VerifyAccess(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* request,
+                                                             grpc::ByteBuffer* response) {
+  v1::VerifyAccessRequest req;
+  if (absl::Status s = DecodeRequest(*request, req, kVerifyReasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  VerifyAccessRequest verify{req.access_token(), req.audience(),
+                             {req.required_roles().begin(), req.required_roles().end()}};
+  absl::StatusOr<AccessClaims> claims = verifier_.Verify(verify);
+  if (!claims.ok()) return FinishNow(context, claims.status());
+  v1::VerifyAccessResponse out;
+  ToProto(*claims, out);
+  EncodeResponse(out, *response);
+  return FinishNow(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeAll(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response) {
+  auto req = std::make_shared<v1::RevokeAllRequest>();
+  if (absl::Status s = DecodeRequest(*request, *req, kRevokeAllReasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
+    absl::StatusOr<int64_t> revoked = sessions_.RevokeAll(req->subject(), req->reason(), deadline);
+    if (!revoked.ok()) return revoked.status();
+    v1::RevokeAllResponse out;
+    out.set_revoked_sessions(*revoked);
+    EncodeResponse(out, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeSession(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  auto req = std::make_shared<v1::RevokeSessionRequest>();
+  if (absl::Status s = DecodeRequest(*request, *req, kRevokeSessionReasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
+    absl::StatusOr<bool> revoked =
+        sessions_.RevokeSession(req->session_id(), req->reason(), deadline);
+    if (!revoked.ok()) return revoked.status();
+    v1::RevokeSessionResponse out;
+    out.set_revoked(*revoked);
+    EncodeResponse(out, *response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::ListSessions(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* request,
+                                                             grpc::ByteBuffer* response) {
+  auto req = std::make_shared<v1::ListSessionsRequest>();
+  if (absl::Status s = DecodeRequest(*request, *req, kListReasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
+    absl::StatusOr<SessionPage> page =
+        sessions_.ListSessions(req->subject(), req->page_size(), req->page_token(), deadline);
+    if (!page.ok()) return page.status();
+    v1::ListSessionsResponse out;
+    for (const SessionRow& row : page->sessions) ToProto(row, *out.add_sessions());
+    out.set_next_page_token(page->next_page_token);
+    EncodeResponse(out, *response);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace token

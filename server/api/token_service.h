@@ -1,0 +1,72 @@
+// TokenServiceHandlers: the gRPC face of token.v1.TokenService. Each handler
+// decodes the request, calls one core function, converts the result and
+// finishes; no SQL, OpenSSL or JWT code lives here. Handlers that block
+// (database, RSA signing) run on a bounded worker pool, never on gRPC's
+// threads; VerifyAccess runs inline because it never blocks.
+#ifndef TOKEN_SERVER_API_TOKEN_SERVICE_H_
+#define TOKEN_SERVER_API_TOKEN_SERVICE_H_
+
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "server/common/bounded_executor.h"
+#include "server/common/clock.h"
+#include "server/session/access_verifier.h"
+#include "server/session/session_service.h"
+#include "token/v1/token.grpc.pb.h"
+
+namespace token {
+
+// Every method in its raw (ByteBuffer) form, so requests that do not parse get
+// a proper status instead of gRPC's INTERNAL.
+using RawTokenService = v1::TokenService::WithRawCallbackMethod_IssueTokens<
+    v1::TokenService::WithRawCallbackMethod_RefreshTokens<
+        v1::TokenService::WithRawCallbackMethod_VerifyAccess<
+            v1::TokenService::WithRawCallbackMethod_RevokeAll<
+                v1::TokenService::WithRawCallbackMethod_RevokeSession<
+                    v1::TokenService::WithRawCallbackMethod_ListSessions<
+                        v1::TokenService::Service>>>>>>;
+
+class TokenServiceHandlers final : public RawTokenService {
+ public:
+  // Calls without a deadline get this one, so no call can hold a worker forever.
+  static constexpr absl::Duration kDefaultDeadline = absl::Seconds(30);
+
+  TokenServiceHandlers(const SessionService& sessions, const AccessVerifier& verifier,
+                       BoundedExecutor& workers, const Clock& clock);
+
+  grpc::ServerUnaryReactor* IssueTokens(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RefreshTokens(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* VerifyAccess(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RevokeAll(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RevokeSession(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+
+ private:
+  // Runs `work` on the worker pool and finishes the call with its status;
+  // RESOURCE_EXHAUSTED/OVERLOADED at once when the pool's queue is full.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context, Work work);
+
+  absl::Time DeadlineOf(const grpc::CallbackServerContext& context) const;
+
+  const SessionService& sessions_;
+  const AccessVerifier& verifier_;
+  BoundedExecutor& workers_;
+  const Clock& clock_;
+};
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_API_TOKEN_SERVICE_H_

@@ -1,0 +1,270 @@
+#include "server/app/server_app.h"
+
+#include <signal.h>
+
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/api/token_service.h"
+#include "server/common/bounded_executor.h"
+#include "server/common/clock.h"
+#include "server/common/log.h"
+#include "server/health/readiness.h"
+#include "server/http/http_server.h"
+#include "server/keys/key_directory.h"
+#include "server/keys/key_provider.h"
+#include "server/session/access_verifier.h"
+#include "server/session/refresh_token.h"
+#include "server/session/revocation_set.h"
+#include "server/session/session_service.h"
+#include "server/session/sweeper.h"
+#include "server/store/migrator.h"
+#include "server/store/pg_revocation_feed.h"
+#include "server/store/pg_session_store.h"
+
+namespace token {
+namespace {
+
+constexpr absl::Duration kMaintenanceInterval = absl::Seconds(1);
+constexpr absl::Duration kSweepInterval = absl::Minutes(1);
+constexpr absl::Duration kMigrationAttemptTimeout = absl::Seconds(30);
+
+std::string DatabaseUrl(const ServerConfig& config) {
+  return config.database_url.empty() ? EmbeddedDatabaseUrl("./.data") : config.database_url;
+}
+
+sigset_t ServeSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// WaitForSignal returns the next of SIGTERM/SIGINT/SIGHUP, or 0 after `timeout`.
+int WaitForSignal(absl::Duration timeout) {
+  const sigset_t set = ServeSignals();
+  const timespec ts = absl::ToTimespec(timeout);
+  const int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+// Migrations at start-up are retried while the database is unreachable (it
+// often starts alongside us); a stop signal ends the wait.
+bool MigrateWithRetry(const std::string& url) {
+  for (;;) {
+    absl::StatusOr<std::vector<std::string>> applied =
+        ApplyMigrations(url, EmbeddedMigrations(), absl::Now() + kMigrationAttemptTimeout);
+    if (applied.ok()) {
+      Log(LogLevel::kInfo, "database schema is current",
+          {{"applied", absl::StrJoin(*applied, ",")}});
+      return true;
+    }
+    if (applied.status().code() == absl::StatusCode::kFailedPrecondition) {
+      Log(LogLevel::kError, "migration refused", {{"error", std::string(applied.status().message())}});
+      return false;
+    }
+    Log(LogLevel::kWarning, "migration failed; retrying",
+        {{"error", std::string(applied.status().message())}});
+    const int sig = WaitForSignal(absl::Seconds(1));
+    if (sig == SIGTERM || sig == SIGINT) return false;
+  }
+}
+
+absl::StatusOr<KeySetPtr> LoadKeys(const std::string& key_dir) {
+  absl::StatusOr<bool> created = EnsureDevKey(key_dir, absl::Now());
+  if (!created.ok()) return created.status();
+  if (*created) Log(LogLevel::kWarning, "generated a development signing key", {{"dir", key_dir}});
+  return LoadKeyDirectory(key_dir);
+}
+
+std::string RenderMetrics(const Readiness& readiness, const RevocationSet& revocations,
+                          const PgSessionStore& store, const BoundedExecutor& workers) {
+  const PgPool::Stats pool = store.pool_stats();
+  std::string out;
+  const auto gauge = [&out](absl::string_view name, absl::string_view help, int64_t value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ",
+                    value, "\n");
+  };
+  gauge("token_ready", "1 when this replica is ready to serve", readiness.ready() ? 1 : 0);
+  gauge("token_revocation_entries", "revocations held in memory",
+        static_cast<int64_t>(revocations.size()));
+  gauge("token_revocation_feed_in_sync", "1 while the revocation feed is in sync",
+        revocations.in_sync() ? 1 : 0);
+  gauge("token_db_pool_size", "database connections configured", pool.size);
+  gauge("token_db_pool_in_use", "database connections lent out", pool.in_use);
+  gauge("token_db_pool_connected", "database connections open", pool.connected);
+  gauge("token_db_pool_waits", "calls that waited for a connection", pool.waits);
+  gauge("token_worker_queue", "calls queued for a worker", workers.queued());
+  return out;
+}
+
+}  // namespace
+
+void BlockSignals() {
+  const sigset_t set = ServeSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int RunMigrate(const ServerConfig& config) {
+  absl::StatusOr<std::vector<std::string>> applied =
+      ApplyMigrations(DatabaseUrl(config), EmbeddedMigrations(), absl::Now() + absl::Minutes(2));
+  if (!applied.ok()) {
+    Log(LogLevel::kError, "migration failed", {{"error", std::string(applied.status().message())}});
+    return kExitFailure;
+  }
+  Log(LogLevel::kInfo, "migrations applied", {{"applied", absl::StrJoin(*applied, ",")}});
+  return kExitOk;
+}
+
+int RunKeygen(const ServerConfig& config) {
+  absl::StatusOr<std::string> path = WriteNewKey(config.key_dir, config.key_bits, absl::Now());
+  if (!path.ok()) {
+    Log(LogLevel::kError, "keygen failed", {{"error", std::string(path.status().message())}});
+    return kExitFailure;
+  }
+  Log(LogLevel::kInfo, "wrote signing key", {{"path", *path}});
+  return kExitOk;
+}
+
+int RunServe(const ServerConfig& config) {
+  RealClock clock;
+  const std::string url = DatabaseUrl(config);
+  if (config.migrate && !MigrateWithRetry(url)) return kExitFailure;
+
+  absl::StatusOr<KeySetPtr> keyset = LoadKeys(config.key_dir);
+  if (!keyset.ok()) {
+    Log(LogLevel::kError, "cannot load signing keys",
+        {{"error", std::string(keyset.status().message())}});
+    return kExitFailure;
+  }
+  absl::StatusOr<std::string> refresh_key =
+      LoadRefreshSecret(config.key_dir, /*create_if_missing=*/true);
+  if (!refresh_key.ok()) {
+    Log(LogLevel::kError, "cannot load the refresh-token secret",
+        {{"error", std::string(refresh_key.status().message())}});
+    return kExitFailure;
+  }
+  KeyProvider keys(*keyset);
+  RefreshSecretChain chain(*std::move(refresh_key));
+
+  std::shared_ptr<PgSessionStore> store = PgSessionStore::Create(url, config.db_pool_size);
+  RevocationSet revocations(config.access_ttl + config.clock_skew);
+  Readiness readiness;
+  readiness.Set("signing_key", true, (*keyset)->signing_key().kid());
+  readiness.Set("database", false, "not checked yet");
+  readiness.Set("revocation_feed", false, "not in sync yet");
+
+  PgRevocationFeed feed(url, revocations.retention(), clock,
+                        {
+                            .on_snapshot = [&](const RevocationSnapshot& s) { revocations.ReplaceAll(s); },
+                            .on_session = [&](const std::string& id,
+                                              absl::Time at) { revocations.AddSession(id, at); },
+                            .on_subject = [&](const std::string& subject,
+                                              absl::Time at) { revocations.AddSubject(subject, at); },
+                            .on_lost = [&] { revocations.MarkOutOfSync(); },
+                        });
+  feed.Start();
+
+  SessionOptions session_options{
+      .issuer = config.issuer,
+      .default_audience = config.audience,
+      .access_ttl = config.access_ttl,
+      .refresh_idle_ttl = config.refresh_idle_ttl,
+      .refresh_absolute_ttl = config.refresh_absolute_ttl,
+      .reuse_grace = config.reuse_grace,
+  };
+  SessionService sessions(session_options, *store, keys, chain, clock, revocations);
+  AccessVerifier verifier({config.issuer, config.audience, config.clock_skew}, keys, revocations,
+                          clock);
+  Sweeper sweeper(SweeperOptions{}, *store, clock);
+
+  auto workers = std::make_unique<BoundedExecutor>(config.db_pool_size, config.max_pending_calls);
+  TokenServiceHandlers handlers(sessions, verifier, *workers, clock);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&handlers);
+  builder.SetMaxReceiveMessageSize(64 * 1024);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    Log(LogLevel::kError, "cannot listen for gRPC", {{"address", config.grpc_listen}});
+    return kExitFailure;
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+
+  HttpServer http({.listen = config.http_listen}, keys, readiness, [&] {
+    return RenderMetrics(readiness, revocations, *store, *workers);
+  });
+  if (absl::Status s = http.Start(); !s.ok()) {
+    Log(LogLevel::kError, "cannot listen for HTTP", {{"error", std::string(s.message())}});
+    server->Shutdown();
+    return kExitFailure;
+  }
+  Log(LogLevel::kInfo, "serving",
+      {{"grpc_port", absl::StrCat(grpc_port)},
+       {"http_port", absl::StrCat(http.port())},
+       {"kid", (*keyset)->signing_key().kid()}});
+
+  // Maintenance: readiness probes, gRPC health, revocation pruning, sweeping.
+  absl::Notification stop_maintenance;
+  std::thread maintenance([&] {
+    absl::Time next_sweep = clock.Now() + kSweepInterval;
+    while (!stop_maintenance.WaitForNotificationWithTimeout(kMaintenanceInterval)) {
+      const absl::Status db = store->Ping(absl::Now() + absl::Seconds(1));
+      readiness.Set("database", db.ok(), db.ok() ? "ok" : std::string(db.message()));
+      readiness.Set("revocation_feed", revocations.in_sync(),
+                    revocations.in_sync() ? "in sync" : "resynchronising");
+      health->SetServingStatus(readiness.ready());
+      revocations.Prune(clock.Now());
+      if (clock.Now() >= next_sweep && db.ok()) {
+        next_sweep = clock.Now() + kSweepInterval;
+        absl::StatusOr<int64_t> swept = sweeper.RunOnce();
+        if (swept.ok() && *swept > 0) {
+          Log(LogLevel::kInfo, "swept sessions", {{"deleted", absl::StrCat(*swept)}});
+        }
+      }
+    }
+  });
+
+  for (;;) {
+    const int sig = WaitForSignal(absl::Hours(1));
+    if (sig == SIGHUP) {
+      absl::StatusOr<KeySetPtr> reloaded = LoadKeyDirectory(config.key_dir);
+      if (reloaded.ok()) {
+        keys.Replace(*reloaded);
+        Log(LogLevel::kInfo, "signing keys reloaded", {{"kid", (*reloaded)->signing_key().kid()}});
+      } else {
+        Log(LogLevel::kError, "key reload failed; keeping the current keys",
+            {{"error", std::string(reloaded.status().message())}});
+      }
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      break;
+    }
+  }
+
+  Log(LogLevel::kInfo, "draining", {{"timeout", absl::FormatDuration(config.drain_timeout)}});
+  readiness.SetDraining();
+  health->SetServingStatus(false);
+  server->Shutdown(absl::ToChronoTime(absl::Now() + config.drain_timeout));
+  stop_maintenance.Notify();
+  maintenance.join();
+  http.Stop();
+  workers.reset();  // Finishes queued work; none remains after Shutdown.
+  Log(LogLevel::kInfo, "stopped");
+  return kExitOk;
+}
+
+}  // namespace token

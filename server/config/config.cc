@@ -1,0 +1,285 @@
+#include "server/config/config.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+
+// Abseil flag names cannot contain dashes; the command line spells them with
+// dashes and ParseInvocation translates.
+ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:50051", "gRPC listen address host:port");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "HTTP listen address (JWKS, health, metrics)");
+ABSL_FLAG(std::string, database_url, "",
+          "libpq connection string; empty = the embedded development database");
+ABSL_FLAG(std::string, key_dir, "./.data/keys",
+          "directory of signing-key PEM files (dev key generated if empty)");
+ABSL_FLAG(std::string, issuer, "token-service", "iss of issued access tokens");
+ABSL_FLAG(std::string, audience, "api", "default aud when a request names none");
+ABSL_FLAG(absl::Duration, access_ttl, absl::Minutes(15), "access token lifetime");
+ABSL_FLAG(absl::Duration, refresh_idle_ttl, absl::Hours(168), "refresh idle (sliding) lifetime");
+ABSL_FLAG(absl::Duration, refresh_absolute_ttl, absl::Hours(720),
+          "session absolute lifetime");
+ABSL_FLAG(absl::Duration, reuse_grace, absl::Seconds(10),
+          "grace window for retrying the previous refresh token; 0 disables");
+ABSL_FLAG(absl::Duration, clock_skew, absl::Seconds(30), "leeway on exp and nbf");
+ABSL_FLAG(bool, migrate, true, "apply pending migrations before serving");
+ABSL_FLAG(std::string, tls_cert, "", "server certificate PEM (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "server private key PEM");
+ABSL_FLAG(std::string, tls_client_ca, "", "CA bundle for client certificates (enables mTLS)");
+ABSL_FLAG(std::string, authz_policy, "", "gRPC authorization policy file");
+ABSL_FLAG(int, db_pool_size, 8, "database connections (and worker threads)");
+ABSL_FLAG(int, max_pending_calls, 512,
+          "calls waiting for a worker before RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "how long SIGTERM waits for in-flight calls");
+ABSL_FLAG(int, bits, 2048, "keygen: RSA key size (2048, 3072 or 4096)");
+
+namespace token {
+namespace {
+
+// Every flag this binary accepts, by its Abseil name.
+constexpr std::array<absl::string_view, 20> kFlagNames = {
+    "grpc_listen",  "http_listen",     "database_url",     "key_dir",
+    "issuer",       "audience",        "access_ttl",       "refresh_idle_ttl",
+    "refresh_absolute_ttl", "reuse_grace", "clock_skew",   "migrate",
+    "tls_cert",     "tls_key",         "tls_client_ca",    "authz_policy",
+    "db_pool_size", "max_pending_calls", "drain_timeout",  "bits",
+};
+
+bool IsOurFlag(absl::string_view name) {
+  for (absl::string_view known : kFlagNames) {
+    if (known == name) return true;
+  }
+  return false;
+}
+
+std::string DashedName(absl::string_view name) { return absl::StrReplaceAll(name, {{"_", "-"}}); }
+
+std::string EnvName(absl::string_view name) {
+  return absl::StrCat("TOKEN_", absl::AsciiStrToUpper(name));
+}
+
+absl::Status SetFlag(absl::string_view name, absl::string_view value, absl::string_view source) {
+  absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  std::string error;
+  if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": invalid value for --", DashedName(name), ": ", error));
+  }
+  return absl::OkStatus();
+}
+
+// Flags are process-global; reset them so parsing is a pure function of its
+// inputs (tests parse many times).
+void ResetFlags() {
+  for (absl::string_view name : kFlagNames) {
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    flag->ParseFrom(flag->DefaultValue(), &error);
+  }
+}
+
+absl::Status ValidateListen(absl::string_view flag, const std::string& value) {
+  const size_t colon = value.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(value.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be host:port, got \"", value, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePositive(absl::string_view flag, absl::Duration d) {
+  if (d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be positive"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ServerConfig> ReadFlags() {
+  ServerConfig c;
+  c.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  c.http_listen = absl::GetFlag(FLAGS_http_listen);
+  c.database_url = absl::GetFlag(FLAGS_database_url);
+  c.key_dir = absl::GetFlag(FLAGS_key_dir);
+  c.issuer = absl::GetFlag(FLAGS_issuer);
+  c.audience = absl::GetFlag(FLAGS_audience);
+  c.access_ttl = absl::GetFlag(FLAGS_access_ttl);
+  c.refresh_idle_ttl = absl::GetFlag(FLAGS_refresh_idle_ttl);
+  c.refresh_absolute_ttl = absl::GetFlag(FLAGS_refresh_absolute_ttl);
+  c.reuse_grace = absl::GetFlag(FLAGS_reuse_grace);
+  c.clock_skew = absl::GetFlag(FLAGS_clock_skew);
+  c.migrate = absl::GetFlag(FLAGS_migrate);
+  c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  c.tls_key = absl::GetFlag(FLAGS_tls_key);
+  c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  c.authz_policy = absl::GetFlag(FLAGS_authz_policy);
+  c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  c.max_pending_calls = absl::GetFlag(FLAGS_max_pending_calls);
+  c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  c.key_bits = absl::GetFlag(FLAGS_bits);
+
+  absl::Status s = ValidateListen("grpc-listen", c.grpc_listen);
+  if (s.ok()) s = ValidateListen("http-listen", c.http_listen);
+  if (s.ok()) s = ValidatePositive("access-ttl", c.access_ttl);
+  if (s.ok()) s = ValidatePositive("refresh-idle-ttl", c.refresh_idle_ttl);
+  if (s.ok()) s = ValidatePositive("refresh-absolute-ttl", c.refresh_absolute_ttl);
+  if (s.ok()) s = ValidatePositive("drain-timeout", c.drain_timeout);
+  if (!s.ok()) return s;
+  if (c.reuse_grace < absl::ZeroDuration() || c.clock_skew < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--reuse-grace and --clock-skew must not be negative");
+  }
+  if (c.refresh_idle_ttl > c.refresh_absolute_ttl) {
+    return absl::InvalidArgumentError(
+        "--refresh-idle-ttl must not be longer than --refresh-absolute-ttl");
+  }
+  if (c.issuer.empty() || c.audience.empty() || c.audience.size() > 255) {
+    return absl::InvalidArgumentError("--issuer and --audience must be set (audience ≤ 255 bytes)");
+  }
+  if (c.key_dir.empty()) return absl::InvalidArgumentError("--key-dir must be set");
+  if (c.db_pool_size < 1 || c.db_pool_size > 256) {
+    return absl::InvalidArgumentError("--db-pool-size must be between 1 and 256");
+  }
+  if (c.max_pending_calls < 1) {
+    return absl::InvalidArgumentError("--max-pending-calls must be at least 1");
+  }
+  if (c.key_bits != 2048 && c.key_bits != 3072 && c.key_bits != 4096) {
+    return absl::InvalidArgumentError("--bits must be 2048, 3072 or 4096");
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!c.tls_cert.empty() || !c.tls_client_ca.empty() || !c.authz_policy.empty()) {
+    // Issue-tracked: TLS, mTLS and authorization policies are not built yet.
+    return absl::UnimplementedError(
+        "--tls-cert, --tls-key, --tls-client-ca and --authz-policy are not supported yet");
+  }
+  return c;
+}
+
+}  // namespace
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
+                                           const EnvLookup& env) {
+  ResetFlags();
+  for (absl::string_view name : kFlagNames) {
+    const std::string var = EnvName(name);
+    if (std::optional<std::string> value = env(var); value.has_value()) {
+      absl::Status s = SetFlag(name, *value, var);
+      if (!s.ok()) return s;
+    }
+  }
+
+  Invocation invocation;
+  bool have_command = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (!absl::StartsWith(arg, "-")) {
+      if (have_command) {
+        return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\""));
+      }
+      have_command = true;
+      if (arg == "migrate") {
+        invocation.command = Command::kMigrate;
+      } else if (arg == "keygen") {
+        invocation.command = Command::kKeygen;
+      } else if (arg == "serve") {
+        invocation.command = Command::kServe;
+      } else if (arg == "help") {
+        invocation.command = Command::kHelp;
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("unknown command \"", arg, "\""));
+      }
+      continue;
+    }
+    if (arg == "--help" || arg == "-h" || arg == "-help") {
+      invocation.command = Command::kHelp;
+      return invocation;
+    }
+    absl::string_view body = arg;
+    if (!absl::ConsumePrefix(&body, "--")) absl::ConsumePrefix(&body, "-");
+    std::string name;
+    std::optional<std::string> value;
+    if (const size_t eq = body.find('='); eq != absl::string_view::npos) {
+      name = std::string(body.substr(0, eq));
+      value = std::string(body.substr(eq + 1));
+    } else {
+      name = std::string(body);
+    }
+    name = absl::StrReplaceAll(name, {{"-", "_"}});
+    bool negated = false;
+    if (!IsOurFlag(name) && absl::StartsWith(name, "no") && IsOurFlag(name.substr(2)) &&
+        !value.has_value()) {
+      name = name.substr(2);
+      negated = true;
+    }
+    if (!IsOurFlag(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag \"", arg, "\""));
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    const bool is_bool = flag->IsOfType<bool>();
+    if (!value.has_value()) {
+      if (is_bool) {
+        value = negated ? "false" : "true";
+      } else if (negated) {
+        return absl::InvalidArgumentError(absl::StrCat("unknown flag \"", arg, "\""));
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("flag \"", arg, "\" needs a value"));
+      }
+    }
+    absl::Status s = SetFlag(name, *value, "command line");
+    if (!s.ok()) return s;
+  }
+
+  absl::StatusOr<ServerConfig> config = ReadFlags();
+  if (!config.ok()) return config.status();
+  invocation.config = *std::move(config);
+  return invocation;
+}
+
+std::string UsageText() {
+  std::string out =
+      "Usage: token-server [serve|migrate|keygen|help] [--flag=value ...]\n"
+      "  serve    (default) run the gRPC and HTTP servers\n"
+      "  migrate  apply pending database migrations and exit\n"
+      "  keygen   write a new signing key into --key-dir and exit\n\n"
+      "Flags (each also read from the environment variable shown; the command line wins):\n";
+  for (absl::string_view name : kFlagNames) {
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    absl::StrAppend(&out, "  --", DashedName(name), " (", EnvName(name), ", default \"",
+                    flag->DefaultValue(), "\")\n      ", flag->Help(), "\n");
+  }
+  absl::StrAppend(&out, "\nExit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n");
+  return out;
+}
+
+std::string EmbeddedDatabaseUrl(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(data_dir, ec);
+  return absl::StrCat("host=", (dir / "run").string(), " dbname=token user=token");
+}
+
+}  // namespace token

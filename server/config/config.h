@@ -1,0 +1,75 @@
+// ServerConfig: everything token-server can be told, from flags and TOKEN_*
+// environment variables (SPEC section 8). Parsing is strict: an unknown flag or
+// a bad value is an error, reported to the operator as exit code 2.
+#ifndef TOKEN_SERVER_CONFIG_CONFIG_H_
+#define TOKEN_SERVER_CONFIG_CONFIG_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace token {
+
+struct ServerConfig {
+  std::string grpc_listen;
+  std::string http_listen;
+  // libpq connection string; empty selects the embedded development database.
+  std::string database_url;
+  std::string key_dir;
+  std::string issuer;
+  std::string audience;
+  absl::Duration access_ttl;
+  absl::Duration refresh_idle_ttl;
+  absl::Duration refresh_absolute_ttl;
+  absl::Duration reuse_grace;
+  absl::Duration clock_skew;
+  bool migrate = true;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::string authz_policy;
+  // Database connections, and worker threads that use them.
+  int db_pool_size = 8;
+  // Calls that may wait for a worker before new ones get RESOURCE_EXHAUSTED.
+  int max_pending_calls = 512;
+  // How long SIGTERM waits for in-flight calls.
+  absl::Duration drain_timeout;
+  // keygen only: RSA modulus size.
+  int key_bits = 2048;
+};
+
+enum class Command { kServe, kMigrate, kKeygen, kHelp };
+
+struct Invocation {
+  Command command = Command::kServe;
+  ServerConfig config;
+};
+
+// EnvLookup returns the value of an environment variable, or nullopt.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// ParseInvocation reads `args` (argv without argv[0]) over the environment:
+// defaults < TOKEN_* variables < command line. Flags are spelled with dashes
+// (--grpc-listen=host:port or --grpc-listen host:port); booleans also as
+// --migrate / --nomigrate. The first bare word is the command: migrate, keygen
+// or help; none means serve.
+absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
+                                           const EnvLookup& env);
+
+// ProcessEnv looks variables up in this process's environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+// UsageText lists commands and flags with their defaults and variables.
+std::string UsageText();
+
+// EmbeddedDatabaseUrl is the libpq connection string of the development
+// database that scripts/dev.sh runs under `data_dir` (a unix socket, no TCP).
+std::string EmbeddedDatabaseUrl(const std::string& data_dir);
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_CONFIG_CONFIG_H_

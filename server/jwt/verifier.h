@@ -1,0 +1,61 @@
+// Verification of access tokens: a compact JWS signed RS256 by one of the
+// published keys, with this service's claims (SPEC section 3).
+#ifndef TOKEN_SERVER_JWT_VERIFIER_H_
+#define TOKEN_SERVER_JWT_VERIFIER_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/jwt/claims.h"
+#include "server/keys/key_set.h"
+
+namespace token {
+
+// VerifyOptions are the expectations a token is checked against.
+struct VerifyOptions {
+  // issuer: the required `iss`. An empty value matches no token.
+  std::string issuer;
+  // audience: the audience that `aud` must name. An empty value matches no token.
+  std::string audience;
+  // clock_skew: leeway applied to `exp` and `nbf`; negative counts as zero.
+  absl::Duration clock_skew = absl::Seconds(30);
+};
+
+// kMaxAccessTokenBytes caps the token length accepted before any parsing.
+constexpr size_t kMaxAccessTokenBytes = 8192;
+
+// VerifyAccessToken fully validates `token` at time `now` and returns its
+// claims, or a MakeError status whose reason is the first failure in this
+// order:
+//   TOKEN_MALFORMED: empty, longer than kMaxAccessTokenBytes, not exactly
+//     three dot-separated segments, a segment not strict base64url, header or
+//     payload not a JSON object, header `typ` present and not "at+jwt" or
+//     "application/at+jwt" (case-insensitive), header `crit` present.
+//   TOKEN_SIGNATURE_INVALID: `alg` not exactly "RS256"; `kid` missing, not a
+//     string or not in `keys`; signature length not the modulus size;
+//     signature does not verify.
+//   TOKEN_MALFORMED: a required claim missing or mistyped (iss, sub, jti, sid
+//     strings; aud a string or an array of strings; iat, nbf, exp numbers
+//     within years 1970..9999; roles an array of strings).
+//   TOKEN_ISSUER_MISMATCH: `iss` != options.issuer.
+//   TOKEN_EXPIRED: now >= exp + clock_skew.
+//   TOKEN_NOT_YET_VALID: nbf > now + clock_skew.
+//   TOKEN_AUDIENCE_MISMATCH: options.audience is neither the `aud` string
+//     nor an element of the `aud` array (then `audience` is set to it).
+// Fractional times are rounded towards rejection (exp down, nbf up).
+// Duplicate JSON member names resolve to the last one (RFC 7515 section 4).
+// Error messages are short and never contain the token.
+// NOTE: does not check revocation, roles, `iat` against `now`, or any header
+// parameter other than typ, crit, alg and kid (jku, x5u, jwk are ignored:
+// keys only ever come from `keys`).
+[[nodiscard]] absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token,
+                                                             const KeySet& keys,
+                                                             const VerifyOptions& options,
+                                                             absl::Time now);
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_JWT_VERIFIER_H_

@@ -1,0 +1,259 @@
+#include "server/keys/key_directory.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/base64url.h"
+#include "server/common/random.h"
+#include "server/keys/rsa_key.h"
+
+namespace token {
+namespace {
+
+constexpr char kRefreshSecretFile[] = "refresh-secret";
+// Generous bound for one PEM key file (a 16384-bit key is ~12 KiB).
+constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr size_t kMaxSecretFileBytes = 1024;
+
+// Fd closes a POSIX file descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  // Close closes now and reports the error close() returned, if any.
+  int Close() {
+    const int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+absl::Status ErrnoError(int err, absl::string_view what, const std::string& path) {
+  const std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EEXIST:
+      return absl::AlreadyExistsError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+std::string JoinPath(const std::string& dir, absl::string_view name) {
+  if (!dir.empty() && dir.back() == '/') return absl::StrCat(dir, name);
+  return absl::StrCat(dir, "/", name);
+}
+
+// ReadSmallFile reads a regular file of at most `max_bytes`.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoError(errno, "cannot open", path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "cannot stat", path);
+  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(path + " is not a regular file");
+  std::string content;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "cannot read", path);
+    if (n == 0) break;
+    content.append(buf, static_cast<size_t>(n));
+    if (content.size() > max_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " is larger than ", max_bytes, " bytes"));
+    }
+  }
+  return content;
+}
+
+// MakePrivateDirs creates `dir` and any missing parents with mode 0700.
+absl::Status MakePrivateDirs(const std::string& dir) {
+  std::filesystem::path prefix;
+  for (const std::filesystem::path& part : std::filesystem::path(dir)) {
+    if (part.empty()) continue;  // Trailing separator.
+    prefix /= part;
+    const std::string current = prefix.string();
+    struct stat st;
+    if (::stat(current.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        return absl::FailedPreconditionError(current + " is not a directory");
+      continue;
+    }
+    if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError(errno, "cannot create directory", current);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// WriteAll writes `data` to `fd`, retrying short writes.
+bool WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// SyncDir makes a new directory entry durable; best effort.
+void SyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) ::fsync(fd.get());
+}
+
+// CreatePrivateFile writes `content` to "<dir>/<name>" with mode 0600. The
+// data goes to a hidden temporary file opened with O_CREAT|O_EXCL, is synced,
+// and is then hard-linked to its final name, which fails with ALREADY_EXISTS
+// instead of replacing an existing file. Readers never see a partial file.
+absl::Status CreatePrivateFile(const std::string& dir, const std::string& name,
+                               absl::string_view content) {
+  const std::string final_path = JoinPath(dir, name);
+  const std::string tmp_path =
+      JoinPath(dir, absl::StrCat(".", name, ".", absl::BytesToHexString(RandomBytes(6)), ".tmp"));
+  Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return ErrnoError(errno, "cannot create", tmp_path);
+  // The umask can only clear bits; make the mode exactly 0600 regardless.
+  const bool written = ::fchmod(fd.get(), 0600) == 0 && WriteAll(fd.get(), content) &&
+                       ::fsync(fd.get()) == 0 && fd.Close() == 0;
+  if (!written) {
+    const int err = errno;
+    ::unlink(tmp_path.c_str());
+    return ErrnoError(err, "cannot write", tmp_path);
+  }
+  const int link_rc = ::link(tmp_path.c_str(), final_path.c_str());
+  const int link_errno = errno;
+  ::unlink(tmp_path.c_str());
+  if (link_rc != 0) return ErrnoError(link_errno, "cannot create", final_path);
+  SyncDir(dir);
+  return absl::OkStatus();
+}
+
+// ListKeyFiles returns the names of the "*.pem" regular files in `dir`, sorted.
+absl::StatusOr<std::vector<std::string>> ListKeyFiles(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      return absl::NotFoundError(absl::StrCat("key directory ", dir, " does not exist"));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list key directory ", dir, ": ", ec.message()));
+  }
+  std::vector<std::string> names;
+  for (const std::filesystem::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.front() == '.' || !absl::EndsWith(name, ".pem")) continue;
+    // Follows symlinks: Kubernetes mounts Secret files as links into "..data/".
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec)) continue;
+    names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<std::string> ParseRefreshSecret(const std::string& path, absl::string_view text) {
+  text = absl::StripTrailingAsciiWhitespace(text);
+  const std::optional<std::string> secret = Base64UrlDecode(text);
+  if (!secret.has_value() || secret->size() != kRefreshSecretBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " must hold exactly ", kRefreshSecretBytes,
+                                                   " bytes encoded as base64url"));
+  }
+  return *secret;
+}
+
+}  // namespace
+
+absl::StatusOr<KeySetPtr> LoadKeyDirectory(const std::string& dir) {
+  auto names = ListKeyFiles(dir);
+  if (!names.ok()) return names.status();
+  if (names->empty()) {
+    return absl::NotFoundError(absl::StrCat("no *.pem key file in ", dir));
+  }
+  std::vector<RsaKeyPtr> keys;
+  keys.reserve(names->size());
+  for (const std::string& name : *names) {
+    const std::string path = JoinPath(dir, name);
+    auto pem = ReadSmallFile(path, kMaxKeyFileBytes);
+    if (!pem.ok()) return pem.status();
+    auto key = RsaKey::FromPrivatePem(*pem);
+    if (!key.ok()) {
+      // FromPrivatePem's messages never contain key material.
+      return absl::InvalidArgumentError(
+          absl::StrCat("key file ", path, ": ", key.status().message()));
+    }
+    keys.push_back(*std::move(key));
+  }
+  RsaKeyPtr signing = keys.back();  // Greatest file name.
+  return KeySet::Create(std::move(signing), std::move(keys));
+}
+
+absl::StatusOr<std::string> WriteNewKey(const std::string& dir, int bits, absl::Time now) {
+  auto key = RsaKey::Generate(bits);
+  if (!key.ok()) return key.status();
+  auto pem = (*key)->PrivatePem();
+  if (!pem.ok()) return pem.status();
+  if (absl::Status status = MakePrivateDirs(dir); !status.ok()) return status;
+  const std::string name =
+      absl::StrCat("key-", absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()), "-",
+                   (*key)->kid().substr(0, 8), ".pem");
+  if (absl::Status status = CreatePrivateFile(dir, name, *pem); !status.ok()) return status;
+  return JoinPath(dir, name);
+}
+
+absl::StatusOr<bool> EnsureDevKey(const std::string& dir, absl::Time now) {
+  auto names = ListKeyFiles(dir);
+  if (names.ok() && !names->empty()) return false;
+  if (!names.ok() && !absl::IsNotFound(names.status())) return names.status();
+  auto path = WriteNewKey(dir, 2048, now);
+  if (!path.ok()) return path.status();
+  return true;
+}
+
+absl::StatusOr<std::string> LoadRefreshSecret(const std::string& dir, bool create_if_missing) {
+  const std::string path = JoinPath(dir, kRefreshSecretFile);
+  auto text = ReadSmallFile(path, kMaxSecretFileBytes);
+  if (text.ok()) return ParseRefreshSecret(path, *text);
+  if (!absl::IsNotFound(text.status()) || !create_if_missing) return text.status();
+
+  if (absl::Status status = MakePrivateDirs(dir); !status.ok()) return status;
+  const std::string secret = RandomBytes(kRefreshSecretBytes);
+  const absl::Status created =
+      CreatePrivateFile(dir, kRefreshSecretFile, absl::StrCat(Base64UrlEncode(secret), "\n"));
+  if (created.ok()) return secret;
+  if (!absl::IsAlreadyExists(created)) return created;
+  // Another process created it first: use theirs so all agree.
+  text = ReadSmallFile(path, kMaxSecretFileBytes);
+  if (!text.ok()) return text.status();
+  return ParseRefreshSecret(path, *text);
+}
+
+}  // namespace token

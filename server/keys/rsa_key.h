@@ -1,0 +1,93 @@
+// RsaKey: one RSA signing key pair with its RFC 7638 kid, loaded or generated
+// once and then shared, read-only, by every signing and verifying thread.
+#ifndef TOKEN_SERVER_KEYS_RSA_KEY_H_
+#define TOKEN_SERVER_KEYS_RSA_KEY_H_
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
+
+namespace token {
+
+// EvpPkeyDeleter frees an EVP_PKEY owned by a std::unique_ptr.
+struct EvpPkeyDeleter {
+  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
+};
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+
+class RsaKey;
+using RsaKeyPtr = std::shared_ptr<const RsaKey>;
+
+// RsaKey is an RSA private key of at least 2048 bits plus the public values
+// published for it. Immutable after construction, so one instance is safely
+// used by many threads at once.
+//
+// Usage:
+//   absl::StatusOr<RsaKeyPtr> key = RsaKey::FromPrivatePem(pem);
+//   if (!key.ok()) return key.status();
+//   jwks.push_back((*key)->PublicJwk());
+class RsaKey {
+ public:
+  // kMinBits is the smallest modulus accepted (SPEC: RS256 with 2048+ bits).
+  static constexpr int kMinBits = 2048;
+  // kMaxBits bounds the work a hostile or mistaken key file can cause.
+  static constexpr int kMaxBits = 16384;
+
+  // FromPrivatePem parses an unencrypted PKCS#8 or PKCS#1 PEM private key.
+  // Rejects non-RSA keys (including RSA-PSS-only keys), moduli below kMinBits
+  // or above kMaxBits, encrypted PEM (never prompts for a passphrase), keys
+  // failing OpenSSL's consistency check and garbage.
+  // NOTE: error messages never include key material.
+  [[nodiscard]] static absl::StatusOr<RsaKeyPtr> FromPrivatePem(absl::string_view pem);
+
+  // Generate creates a new key with public exponent 65537. `bits` must be
+  // 2048, 3072 or 4096.
+  [[nodiscard]] static absl::StatusOr<RsaKeyPtr> Generate(int bits);
+
+  RsaKey(const RsaKey&) = delete;
+  RsaKey& operator=(const RsaKey&) = delete;
+
+  // kid returns the RFC 7638 thumbprint of the public key.
+  const std::string& kid() const { return kid_; }
+  // n returns the modulus, big-endian, base64url.
+  const std::string& n() const { return n_; }
+  // e returns the public exponent, big-endian, base64url.
+  const std::string& e() const { return e_; }
+  // bits returns the modulus size in bits.
+  int bits() const { return bits_; }
+  // signature_size returns the RS256 signature length in bytes (modulus size).
+  int signature_size() const { return signature_size_; }
+  // pkey returns the key, borrowed; valid as long as this RsaKey.
+  // NOTE: callers must not modify it.
+  EVP_PKEY* pkey() const { return pkey_.get(); }
+
+  // PrivatePem returns the private key as unencrypted PKCS#8 PEM. Only for
+  // writing key files (keygen); never log or return it to a caller.
+  [[nodiscard]] absl::StatusOr<std::string> PrivatePem() const;
+
+  // PublicJwk returns {"kty":"RSA","use":"sig","alg":"RS256","kid","n","e"};
+  // never a private member.
+  nlohmann::json PublicJwk() const;
+
+ private:
+  RsaKey(EvpPkeyPtr pkey, std::string n, std::string e, int bits);
+
+  // FromPkey validates a freshly parsed or generated key and wraps it.
+  static absl::StatusOr<RsaKeyPtr> FromPkey(EvpPkeyPtr pkey);
+
+  const EvpPkeyPtr pkey_;
+  const std::string n_;
+  const std::string e_;
+  const std::string kid_;
+  const int bits_;
+  const int signature_size_;
+};
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_KEYS_RSA_KEY_H_

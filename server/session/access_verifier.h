@@ -1,0 +1,50 @@
+// AccessVerifier: VerifyAccess without a network. Full JWT validation against
+// the published keys, then the in-memory revocation set, then required roles.
+// A valid token costs no database query.
+#ifndef TOKEN_SERVER_SESSION_ACCESS_VERIFIER_H_
+#define TOKEN_SERVER_SESSION_ACCESS_VERIFIER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/common/clock.h"
+#include "server/jwt/claims.h"
+#include "server/keys/key_provider.h"
+#include "server/session/revocation_set.h"
+
+namespace token {
+
+struct AccessVerifierOptions {
+  std::string issuer;
+  std::string default_audience;
+  absl::Duration clock_skew = absl::Seconds(30);
+};
+
+struct VerifyAccessRequest {
+  std::string access_token;
+  std::string audience;  // Empty: the default audience.
+  std::vector<std::string> required_roles;
+};
+
+class AccessVerifier {
+ public:
+  AccessVerifier(AccessVerifierOptions options, const KeyProvider& keys,
+                 const RevocationSet& revocations, const Clock& clock);
+
+  // Verify returns the token's claims (audience set to the one that matched),
+  // or the first failure: INVALID_REQUEST for a malformed audience or role in
+  // the request; the TOKEN_* reasons of the JWT checks; TOKEN_REVOKED;
+  // MISSING_ROLE; SERVICE_NOT_READY while the revocation set is out of sync.
+  absl::StatusOr<AccessClaims> Verify(const VerifyAccessRequest& request) const;
+
+ private:
+  const AccessVerifierOptions options_;
+  const KeyProvider& keys_;
+  const RevocationSet& revocations_;
+  const Clock& clock_;
+};
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_SESSION_ACCESS_VERIFIER_H_

@@ -1,0 +1,104 @@
+// SessionService: the session-family logic behind IssueTokens,
+// RefreshTokens, RevokeAll, RevokeSession and ListSessions. Network-free:
+// it takes plain structs, a SessionStore, the key set and a clock, so it is
+// tested with a fake store and a fake clock.
+//
+// Usage:
+//   SessionService sessions(options, store, keys, chain, clock, revocations);
+//   absl::StatusOr<IssuedTokens> t = sessions.Issue(request, deadline);
+//   absl::StatusOr<IssuedTokens> n = sessions.Refresh(t->refresh_token, {}, deadline);
+#ifndef TOKEN_SERVER_SESSION_SESSION_SERVICE_H_
+#define TOKEN_SERVER_SESSION_SESSION_SERVICE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/common/clock.h"
+#include "server/keys/key_provider.h"
+#include "server/session/refresh_token.h"
+#include "server/session/revocation_set.h"
+#include "server/store/session_store.h"
+
+namespace token {
+
+// How many generations behind the current token reuse is still recognised.
+inline constexpr int kReuseDetectionDepth = 20;
+
+struct SessionOptions {
+  std::string issuer;
+  std::string default_audience;
+  absl::Duration access_ttl = absl::Minutes(15);
+  absl::Duration refresh_idle_ttl = absl::Hours(168);
+  absl::Duration refresh_absolute_ttl = absl::Hours(720);
+  absl::Duration reuse_grace = absl::Seconds(10);
+};
+
+struct IssueRequest {
+  std::string subject;
+  std::vector<std::string> roles;
+  std::string audience;  // Empty: the default audience.
+  ClientMetadata client;
+};
+
+// IssuedTokens: a TokenPair without its transport.
+struct [[nodiscard]] IssuedTokens {
+  std::string access_token;
+  absl::Time access_expires_at;
+  std::string refresh_token;
+  absl::Time refresh_expires_at;
+  std::string session_id;
+};
+
+struct SessionPage {
+  std::vector<SessionRow> sessions;
+  std::string next_page_token;  // Empty on the last page.
+};
+
+class SessionService {
+ public:
+  // `revocations` receives this replica's own revocations at once (others
+  // learn them through the feed).
+  SessionService(SessionOptions options, SessionStore& store, const KeyProvider& keys,
+                 const RefreshSecretChain& chain, const Clock& clock, RevocationSet& revocations);
+
+  // Issue starts a session family. INVALID_SUBJECT / INVALID_CLAIMS on bad input.
+  absl::StatusOr<IssuedTokens> Issue(const IssueRequest& request, absl::Time deadline) const;
+
+  // Refresh rotates `refresh_token` (SPEC section 4). `client`, when set,
+  // replaces the session's recorded client metadata.
+  absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token,
+                                       const std::optional<ClientMetadata>& client,
+                                       absl::Time deadline) const;
+
+  // RevokeAll revokes every live session of `subject`; returns how many.
+  absl::StatusOr<int64_t> RevokeAll(const std::string& subject, const std::string& reason,
+                                    absl::Time deadline) const;
+
+  // RevokeSession revokes one session; false if unknown or already revoked.
+  absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,
+                                     absl::Time deadline) const;
+
+  // ListSessions pages through `subject`'s sessions, newest first. page_size 0
+  // means 20; larger than 100 is capped; negative is INVALID_REQUEST.
+  absl::StatusOr<SessionPage> ListSessions(const std::string& subject, int page_size,
+                                           const std::string& page_token,
+                                           absl::Time deadline) const;
+
+ private:
+  absl::StatusOr<IssuedTokens> MintPair(const SessionRow& session, const RefreshToken& refresh,
+                                        absl::Time now) const;
+
+  const SessionOptions options_;
+  SessionStore& store_;
+  const KeyProvider& keys_;
+  const RefreshSecretChain& chain_;
+  const Clock& clock_;
+  RevocationSet& revocations_;
+};
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_SESSION_SESSION_SERVICE_H_

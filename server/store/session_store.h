@@ -1,0 +1,160 @@
+// SessionStore: persistence of session families. The PostgreSQL
+// implementation (PgSessionStore) is the only code that speaks SQL; core logic
+// is tested against a fake of this interface.
+//
+// Usage:
+//   SessionStorePtr store = ...;
+//   absl::Status s = store->CreateSession(new_session, deadline);
+//   absl::StatusOr<RotateResult> r = store->RotateSession(request, deadline);
+//
+// Every method gives up at `deadline`: UNAVAILABLE (reason DATABASE_UNAVAILABLE)
+// when the database is down, too slow, or the deadline passes, and then nothing
+// was written (the transaction rolled back, or never started).
+#ifndef TOKEN_SERVER_STORE_SESSION_STORE_H_
+#define TOKEN_SERVER_STORE_SESSION_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace token {
+
+// ClientMetadata: the end user's client, as reported by the calling service.
+struct ClientMetadata {
+  std::string user_agent;
+  std::string ip_address;
+};
+
+// SessionRow: one session family as stored.
+struct SessionRow {
+  std::string session_id;  // Canonical UUID text.
+  std::string subject;
+  std::vector<std::string> roles;
+  std::string audience;
+  ClientMetadata client;
+  int64_t generation = 0;
+  absl::Time created_at;
+  absl::Time last_used_at;
+  absl::Time expires_at;
+  absl::Time absolute_expires_at;
+  std::optional<absl::Time> revoked_at;
+  std::string revoke_reason;
+};
+
+// NewSession: the row IssueTokens creates.
+struct NewSession {
+  std::string session_id;
+  std::string subject;
+  std::vector<std::string> roles;
+  std::string audience;
+  ClientMetadata client;
+  std::string token_hash;  // 32 bytes: SHA-256 of the generation-0 secret.
+  absl::Time created_at;
+  absl::Time expires_at;
+  absl::Time absolute_expires_at;
+};
+
+// RotateRequest: one RefreshTokens call, decided by the store in one round trip.
+struct RotateRequest {
+  std::string session_id;
+  // candidate_hashes[0] is the hash of the presented secret; [k] the hash of
+  // its k-th derived successor. Index 0 matching the row means the presented
+  // token is current; k > 0 means it was rotated away k generations ago.
+  std::vector<std::string> candidate_hashes;
+  absl::Time now;
+  absl::Duration reuse_grace;
+  absl::Duration idle_ttl;
+  // Replaces the recorded client metadata when set.
+  std::optional<ClientMetadata> client;
+};
+
+enum class RotateOutcome {
+  // Index 0 matched a live session: the row now holds candidate 1.
+  kRotated,
+  // Index 1 matched inside the grace window: nothing changed but last_used_at.
+  kGraceRetry,
+  // Index ≥ 1 matched outside the grace rule: the family is now revoked.
+  kReuseDetected,
+  // A candidate matched, but the session was already revoked.
+  kRevoked,
+  // A candidate matched, but the idle or absolute lifetime has ended.
+  kExpired,
+  // No such session, or no candidate matched: not a token we issued.
+  kNotFound,
+};
+
+// RotateResult: the outcome and the row as it is after the call (empty row for
+// kNotFound).
+struct [[nodiscard]] RotateResult {
+  RotateOutcome outcome = RotateOutcome::kNotFound;
+  SessionRow session;
+};
+
+// SessionCursor: position after the last row of a ListSessions page.
+struct SessionCursor {
+  absl::Time created_at;
+  std::string session_id;
+};
+
+// RevocationSnapshot: every revocation still able to affect an access token.
+struct RevocationSnapshot {
+  std::vector<std::pair<std::string, absl::Time>> sessions;  // session_id, revoked_at
+  std::vector<std::pair<std::string, absl::Time>> subjects;  // subject, revoked_at
+};
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+
+  // CreateSession inserts a new family. REQUIRES: validated input.
+  virtual absl::Status CreateSession(const NewSession& session, absl::Time deadline) = 0;
+
+  // RotateSession performs the whole refresh decision atomically; concurrent
+  // calls for one session are serialised by the row lock, so exactly one of
+  // them rotates.
+  virtual absl::StatusOr<RotateResult> RotateSession(const RotateRequest& request,
+                                                     absl::Time deadline) = 0;
+
+  // RevokeSubject revokes every live session of `subject` and records the
+  // subject revocation; returns how many sessions it revoked.
+  virtual absl::StatusOr<int64_t> RevokeSubject(const std::string& subject,
+                                                const std::string& reason, absl::Time now,
+                                                absl::Time deadline) = 0;
+
+  // RevokeSession revokes one live session; false if unknown or already revoked.
+  // On success returns the subject through `subject` (for audit).
+  virtual absl::StatusOr<bool> RevokeSession(const std::string& session_id,
+                                             const std::string& reason, absl::Time now,
+                                             absl::Time deadline, std::string* subject) = 0;
+
+  // ListSessions returns up to `limit` sessions of `subject`, newest first,
+  // strictly after `after` when given.
+  virtual absl::StatusOr<std::vector<SessionRow>> ListSessions(
+      const std::string& subject, int limit, const std::optional<SessionCursor>& after,
+      absl::Time deadline) = 0;
+
+  // LoadRevocations returns revocations made at or after `since`.
+  virtual absl::StatusOr<RevocationSnapshot> LoadRevocations(absl::Time since,
+                                                             absl::Time deadline) = 0;
+
+  // SweepExpired deletes at most `batch` rows that expired before `expired_before`
+  // or were revoked before `revoked_before`; returns how many it deleted.
+  virtual absl::StatusOr<int64_t> SweepExpired(absl::Time expired_before,
+                                               absl::Time revoked_before, int batch,
+                                               absl::Time deadline) = 0;
+
+  // Ping checks that the database answers.
+  virtual absl::Status Ping(absl::Time deadline) = 0;
+};
+
+using SessionStorePtr = std::shared_ptr<SessionStore>;
+
+}  // namespace token
+
+#endif  // TOKEN_SERVER_STORE_SESSION_STORE_H_

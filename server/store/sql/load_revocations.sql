@@ -1,0 +1,7 @@
+-- $1 since (µs). Every revocation that can still affect an unexpired access
+-- token: sessions and subjects revoked at or after $1.
+SELECT 'session', session_id::text, token_us(revoked_at)
+  FROM sessions WHERE revoked_at >= token_ts($1)
+UNION ALL
+SELECT 'subject', subject, token_us(revoked_at)
+  FROM subject_revocations WHERE revoked_at >= token_ts($1)

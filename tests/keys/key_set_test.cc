@@ -1,0 +1,100 @@
+#include "server/keys/key_set.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace token {
+namespace {
+
+class KeySetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    keys_ = new std::vector<RsaKeyPtr>;
+    for (int i = 0; i < 2; ++i) {
+      auto key = RsaKey::Generate(2048);
+      ASSERT_TRUE(key.ok()) << key.status();
+      keys_->push_back(*key);
+    }
+  }
+  static void TearDownTestSuite() {
+    delete keys_;
+    keys_ = nullptr;
+  }
+  static const RsaKeyPtr& old_key() { return (*keys_)[0]; }
+  static const RsaKeyPtr& new_key() { return (*keys_)[1]; }
+
+ private:
+  static std::vector<RsaKeyPtr>* keys_;
+};
+
+std::vector<RsaKeyPtr>* KeySetTest::keys_ = nullptr;
+
+// The signing key is found by kid and published, old keys stay findable.
+TEST_F(KeySetTest, CreateWithTwoKeysFindsBoth) {
+  auto set = KeySet::Create(new_key(), {old_key(), new_key()});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(&(*set)->signing_key(), new_key().get());
+  EXPECT_EQ((*set)->FindByKid(old_key()->kid()), old_key().get());
+  EXPECT_EQ((*set)->FindByKid(new_key()->kid()), new_key().get());
+  ASSERT_EQ((*set)->published().size(), 2u);
+  EXPECT_EQ((*set)->published()[0], old_key());
+}
+
+// A signing key missing from the published list is added to it.
+TEST_F(KeySetTest, SigningKeyMissingFromPublishedIsAdded) {
+  auto set = KeySet::Create(new_key(), {old_key()});
+  ASSERT_TRUE(set.ok());
+  ASSERT_EQ((*set)->published().size(), 2u);
+  EXPECT_NE((*set)->FindByKid(new_key()->kid()), nullptr);
+  auto alone = KeySet::Create(new_key(), {});
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ((*alone)->published().size(), 1u);
+}
+
+// The same key listed twice is published once.
+TEST_F(KeySetTest, DuplicateKeysArePublishedOnce) {
+  auto set = KeySet::Create(new_key(), {new_key(), old_key(), new_key(), old_key()});
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ((*set)->published().size(), 2u);
+}
+
+// Unknown, empty and prefix kids are not found.
+TEST_F(KeySetTest, FindUnknownKidReturnsNull) {
+  auto set = KeySet::Create(new_key(), {old_key()});
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ((*set)->FindByKid("unknown"), nullptr);
+  EXPECT_EQ((*set)->FindByKid(""), nullptr);
+  EXPECT_EQ((*set)->FindByKid(new_key()->kid().substr(0, 8)), nullptr);
+}
+
+// A null signing or published key is rejected.
+TEST_F(KeySetTest, CreateWithNullKeyFails) {
+  EXPECT_EQ(KeySet::Create(nullptr, {old_key()}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KeySet::Create(new_key(), {nullptr}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// The JWKS is an RFC 7517 set of every published key's public JWK, in order.
+TEST_F(KeySetTest, JwksListsPublicJwksInOrder) {
+  auto set = KeySet::Create(new_key(), {old_key(), new_key()});
+  ASSERT_TRUE(set.ok());
+  const nlohmann::json jwks = nlohmann::json::parse((*set)->jwks_json(), nullptr, false);
+  ASSERT_TRUE(jwks.is_object());
+  ASSERT_EQ(jwks.size(), 1u);
+  ASSERT_TRUE(jwks["keys"].is_array());
+  ASSERT_EQ(jwks["keys"].size(), 2u);
+  EXPECT_EQ(jwks["keys"][0], old_key()->PublicJwk());
+  EXPECT_EQ(jwks["keys"][1], new_key()->PublicJwk());
+  for (const nlohmann::json& jwk : jwks["keys"]) {
+    for (const char* member : {"d", "p", "q", "dp", "dq", "qi"}) {
+      EXPECT_FALSE(jwk.contains(member)) << member;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace token
