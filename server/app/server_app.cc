@@ -259,6 +259,7 @@ int RunServe(const ServerConfig& config) {
   readiness.SetDraining();
   health->SetServingStatus(false);
   server->Shutdown(absl::ToChronoTime(absl::Now() + config.drain_timeout));
+  Log(LogLevel::kInfo, "gRPC server stopped");
   stop_maintenance.Notify();
   maintenance.join();
   http.Stop();
