@@ -5,8 +5,8 @@ namespace token {
 void ToTimestamp(absl::Time time, google::protobuf::Timestamp& out) {
   const int64_t seconds = absl::ToUnixSeconds(time);
   out.set_seconds(seconds);
-  out.set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  out.set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
 }
 
 ClientMetadata FromProto(const v1::ClientInfo& client) {

@@ -36,8 +36,8 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 }  // namespace
 
 TokenServiceHandlers::TokenServiceHandlers(const SessionService& sessions,
-                                           const AccessVerifier& verifier,
-                                           BoundedExecutor& workers, const Clock& clock)
+                                           const AccessVerifier& verifier, BoundedExecutor& workers,
+                                           const Clock& clock)
     : sessions_(sessions), verifier_(verifier), workers_(workers), clock_(clock) {}
 
 absl::Time TokenServiceHandlers::DeadlineOf(const grpc::CallbackServerContext& context) const {
@@ -51,9 +51,8 @@ template <typename Work>
 grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(grpc::CallbackServerContext* context,
                                                         Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = workers_.TrySubmit([reactor, work = std::move(work)]() mutable {
-    reactor->Finish(ToGrpcStatus(work()));
-  });
+  const bool queued = workers_.TrySubmit(
+      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
   if (!queued) {
     reactor->Finish(ToGrpcStatus(
         MakeError(ErrorReason::kOverloaded, "server is overloaded; retry with backoff")));
@@ -82,9 +81,9 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::IssueTokens(grpc::CallbackServer
   });
 }
 
-grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(
-    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response) {
+grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
   auto req = std::make_shared<v1::RefreshTokensRequest>();
   if (absl::Status s = DecodeRequest(*request, *req, kRefreshReasons); !s.ok()) {
     return FinishNow(context, s);
@@ -108,7 +107,8 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::VerifyAccess(grpc::CallbackServe
   if (absl::Status s = DecodeRequest(*request, req, kVerifyReasons); !s.ok()) {
     return FinishNow(context, s);
   }
-  VerifyAccessRequest verify{req.access_token(), req.audience(),
+  VerifyAccessRequest verify{req.access_token(),
+                             req.audience(),
                              {req.required_roles().begin(), req.required_roles().end()}};
   absl::StatusOr<AccessClaims> claims = verifier_.Verify(verify);
   if (!claims.ok()) return FinishNow(context, claims.status());
@@ -135,9 +135,9 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeAll(grpc::CallbackServerCo
   });
 }
 
-grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeSession(
-    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response) {
+grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeSession(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
   auto req = std::make_shared<v1::RevokeSessionRequest>();
   if (absl::Status s = DecodeRequest(*request, *req, kRevokeSessionReasons); !s.ok()) {
     return FinishNow(context, s);

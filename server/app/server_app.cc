@@ -69,7 +69,8 @@ bool MigrateWithRetry(const std::string& url) {
       return true;
     }
     if (applied.status().code() == absl::StatusCode::kFailedPrecondition) {
-      Log(LogLevel::kError, "migration refused", {{"error", std::string(applied.status().message())}});
+      Log(LogLevel::kError, "migration refused",
+          {{"error", std::string(applied.status().message())}});
       return false;
     }
     Log(LogLevel::kWarning, "migration failed; retrying",
@@ -163,15 +164,16 @@ int RunServe(const ServerConfig& config) {
   readiness.Set("database", false, "not checked yet");
   readiness.Set("revocation_feed", false, "not in sync yet");
 
-  PgRevocationFeed feed(url, revocations.retention(), clock,
-                        {
-                            .on_snapshot = [&](const RevocationSnapshot& s) { revocations.ReplaceAll(s); },
-                            .on_session = [&](const std::string& id,
-                                              absl::Time at) { revocations.AddSession(id, at); },
-                            .on_subject = [&](const std::string& subject,
-                                              absl::Time at) { revocations.AddSubject(subject, at); },
-                            .on_lost = [&] { revocations.MarkOutOfSync(); },
-                        });
+  PgRevocationFeed feed(
+      url, revocations.retention(), clock,
+      {
+          .on_snapshot = [&](const RevocationSnapshot& s) { revocations.ReplaceAll(s); },
+          .on_session = [&](const std::string& id,
+                            absl::Time at) { revocations.AddSession(id, at); },
+          .on_subject = [&](const std::string& subject,
+                            absl::Time at) { revocations.AddSubject(subject, at); },
+          .on_lost = [&] { revocations.MarkOutOfSync(); },
+      });
   feed.Start();
 
   SessionOptions session_options{
@@ -185,7 +187,11 @@ int RunServe(const ServerConfig& config) {
   SessionService sessions(session_options, *store, keys, chain, clock, revocations);
   AccessVerifier verifier({config.issuer, config.audience, config.clock_skew}, keys, revocations,
                           clock);
-  Sweeper sweeper(SweeperOptions{}, *store, clock);
+  SweeperOptions sweeper_options;
+  // A revocation must outlive every access token it can reject.
+  sweeper_options.revoked_retention =
+      std::max(sweeper_options.revoked_retention, revocations.retention());
+  Sweeper sweeper(sweeper_options, *store, clock);
 
   auto workers = std::make_unique<BoundedExecutor>(config.db_pool_size, config.max_pending_calls);
   TokenServiceHandlers handlers(sessions, verifier, *workers, clock);
@@ -205,9 +211,8 @@ int RunServe(const ServerConfig& config) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
 
-  HttpServer http({.listen = config.http_listen}, keys, readiness, [&] {
-    return RenderMetrics(readiness, revocations, *store, *workers);
-  });
+  HttpServer http({.listen = config.http_listen}, keys, readiness,
+                  [&] { return RenderMetrics(readiness, revocations, *store, *workers); });
   if (absl::Status s = http.Start(); !s.ok()) {
     Log(LogLevel::kError, "cannot listen for HTTP", {{"error", std::string(s.message())}});
     server->Shutdown();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdlib>
@@ -31,8 +32,7 @@ ABSL_FLAG(std::string, issuer, "token-service", "iss of issued access tokens");
 ABSL_FLAG(std::string, audience, "api", "default aud when a request names none");
 ABSL_FLAG(absl::Duration, access_ttl, absl::Minutes(15), "access token lifetime");
 ABSL_FLAG(absl::Duration, refresh_idle_ttl, absl::Hours(168), "refresh idle (sliding) lifetime");
-ABSL_FLAG(absl::Duration, refresh_absolute_ttl, absl::Hours(720),
-          "session absolute lifetime");
+ABSL_FLAG(absl::Duration, refresh_absolute_ttl, absl::Hours(720), "session absolute lifetime");
 ABSL_FLAG(absl::Duration, reuse_grace, absl::Seconds(10),
           "grace window for retrying the previous refresh token; 0 disables");
 ABSL_FLAG(absl::Duration, clock_skew, absl::Seconds(30), "leeway on exp and nbf");
@@ -42,8 +42,7 @@ ABSL_FLAG(std::string, tls_key, "", "server private key PEM");
 ABSL_FLAG(std::string, tls_client_ca, "", "CA bundle for client certificates (enables mTLS)");
 ABSL_FLAG(std::string, authz_policy, "", "gRPC authorization policy file");
 ABSL_FLAG(int, db_pool_size, 8, "database connections (and worker threads)");
-ABSL_FLAG(int, max_pending_calls, 512,
-          "calls waiting for a worker before RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_pending_calls, 512, "calls waiting for a worker before RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "how long SIGTERM waits for in-flight calls");
 ABSL_FLAG(int, bits, 2048, "keygen: RSA key size (2048, 3072 or 4096)");
@@ -53,11 +52,26 @@ namespace {
 
 // Every flag this binary accepts, by its Abseil name.
 constexpr std::array<absl::string_view, 20> kFlagNames = {
-    "grpc_listen",  "http_listen",     "database_url",     "key_dir",
-    "issuer",       "audience",        "access_ttl",       "refresh_idle_ttl",
-    "refresh_absolute_ttl", "reuse_grace", "clock_skew",   "migrate",
-    "tls_cert",     "tls_key",         "tls_client_ca",    "authz_policy",
-    "db_pool_size", "max_pending_calls", "drain_timeout",  "bits",
+    "grpc_listen",
+    "http_listen",
+    "database_url",
+    "key_dir",
+    "issuer",
+    "audience",
+    "access_ttl",
+    "refresh_idle_ttl",
+    "refresh_absolute_ttl",
+    "reuse_grace",
+    "clock_skew",
+    "migrate",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
+    "authz_policy",
+    "db_pool_size",
+    "max_pending_calls",
+    "drain_timeout",
+    "bits",
 };
 
 bool IsOurFlag(absl::string_view name) {
@@ -95,18 +109,34 @@ void ResetFlags() {
 
 absl::Status ValidateListen(absl::string_view flag, const std::string& value) {
   const size_t colon = value.rfind(':');
+  const absl::string_view host =
+      colon == std::string::npos ? absl::string_view() : absl::string_view(value).substr(0, colon);
+  const absl::string_view port_text =
+      colon == std::string::npos ? absl::string_view() : absl::string_view(value).substr(colon + 1);
+  const bool host_ok = !host.empty() && std::none_of(host.begin(), host.end(), [](char c) {
+    return absl::ascii_isspace(static_cast<unsigned char>(c)) ||
+           absl::ascii_iscntrl(static_cast<unsigned char>(c));
+  });
+  const bool digits_only = !port_text.empty() && port_text.size() <= 5 &&
+                           std::all_of(port_text.begin(), port_text.end(), [](char c) {
+                             return absl::ascii_isdigit(static_cast<unsigned char>(c));
+                           });
   int port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(value.substr(colon + 1), &port) || port < 0 || port > 65535) {
+  if (!host_ok || !digits_only || !absl::SimpleAtoi(port_text, &port) || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("--", flag, " must be host:port, got \"", value, "\""));
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidatePositive(absl::string_view flag, absl::Duration d) {
-  if (d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be positive"));
+// ValidateRange keeps durations finite and sane: "inf" is valid Abseil
+// syntax, and a lifetime of years would overflow what the database stores.
+absl::Status ValidateRange(absl::string_view flag, absl::Duration d, absl::Duration min,
+                           absl::Duration max) {
+  if (d < min || d > max) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be between ",
+                                                   absl::FormatDuration(min), " and ",
+                                                   absl::FormatDuration(max)));
   }
   return absl::OkStatus();
 }
@@ -134,16 +164,24 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.key_bits = absl::GetFlag(FLAGS_bits);
 
+  constexpr absl::Duration kTenYears = absl::Hours(24 * 3653);
   absl::Status s = ValidateListen("grpc-listen", c.grpc_listen);
   if (s.ok()) s = ValidateListen("http-listen", c.http_listen);
-  if (s.ok()) s = ValidatePositive("access-ttl", c.access_ttl);
-  if (s.ok()) s = ValidatePositive("refresh-idle-ttl", c.refresh_idle_ttl);
-  if (s.ok()) s = ValidatePositive("refresh-absolute-ttl", c.refresh_absolute_ttl);
-  if (s.ok()) s = ValidatePositive("drain-timeout", c.drain_timeout);
-  if (!s.ok()) return s;
-  if (c.reuse_grace < absl::ZeroDuration() || c.clock_skew < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--reuse-grace and --clock-skew must not be negative");
+  // Access tokens carry whole-second times: anything shorter than 1 s would
+  // expire as it is issued.
+  if (s.ok()) s = ValidateRange("access-ttl", c.access_ttl, absl::Seconds(1), absl::Hours(24));
+  if (s.ok()) {
+    s = ValidateRange("refresh-idle-ttl", c.refresh_idle_ttl, absl::Seconds(1), kTenYears);
   }
+  if (s.ok()) {
+    s = ValidateRange("refresh-absolute-ttl", c.refresh_absolute_ttl, absl::Seconds(1), kTenYears);
+  }
+  if (s.ok()) s = ValidateRange("reuse-grace", c.reuse_grace, absl::ZeroDuration(), absl::Hours(1));
+  if (s.ok()) s = ValidateRange("clock-skew", c.clock_skew, absl::ZeroDuration(), absl::Hours(1));
+  if (s.ok()) {
+    s = ValidateRange("drain-timeout", c.drain_timeout, absl::Milliseconds(1), absl::Hours(1));
+  }
+  if (!s.ok()) return s;
   if (c.refresh_idle_ttl > c.refresh_absolute_ttl) {
     return absl::InvalidArgumentError(
         "--refresh-idle-ttl must not be longer than --refresh-absolute-ttl");
@@ -183,6 +221,14 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                            const EnvLookup& env) {
   ResetFlags();
+  // Help is always available, even when the environment holds a bad value.
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h" || arg == "-help") {
+      Invocation help;
+      help.command = Command::kHelp;
+      return help;
+    }
+  }
   for (absl::string_view name : kFlagNames) {
     const std::string var = EnvName(name);
     if (std::optional<std::string> value = env(var); value.has_value()) {
@@ -272,7 +318,8 @@ std::string UsageText() {
     absl::StrAppend(&out, "  --", DashedName(name), " (", EnvName(name), ", default \"",
                     flag->DefaultValue(), "\")\n      ", flag->Help(), "\n");
   }
-  absl::StrAppend(&out, "\nExit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n");
+  absl::StrAppend(&out,
+                  "\nExit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n");
   return out;
 }
 

@@ -27,8 +27,8 @@ bool SplitHostPort(const std::string& listen, std::string& host, int& port) {
 std::string JwksEtag(const std::string& jwks_json) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(jwks_json.data()), jwks_json.size(), digest);
-  return absl::StrCat(
-      "\"", Base64UrlEncode(absl::string_view(reinterpret_cast<char*>(digest), 16)), "\"");
+  return absl::StrCat("\"", Base64UrlEncode(absl::string_view(reinterpret_cast<char*>(digest), 16)),
+                      "\"");
 }
 
 bool EtagMatches(const std::string& if_none_match, const std::string& etag) {
@@ -53,21 +53,21 @@ HttpServer::HttpServer(Options options, const KeyProvider& keys, const Readiness
   server_->set_write_timeout(5, 0);
   server_->set_payload_max_length(1024);
 
-  server_->Get("/.well-known/jwks.json", [this](const httplib::Request& req,
-                                                httplib::Response& res) {
-    const KeySetPtr keys = keys_.Current();
-    const std::string& body = keys->jwks_json();
-    const std::string etag = JwksEtag(body);
-    res.set_header("ETag", etag);
-    res.set_header("Cache-Control",
-                   absl::StrCat("public, max-age=", absl::ToInt64Seconds(options_.jwks_max_age)));
-    if (req.has_header("If-None-Match") &&
-        EtagMatches(req.get_header_value("If-None-Match"), etag)) {
-      res.status = 304;
-      return;
-    }
-    res.set_content(body, "application/jwk-set+json");
-  });
+  server_->Get(
+      "/.well-known/jwks.json", [this](const httplib::Request& req, httplib::Response& res) {
+        const KeySetPtr keys = keys_.Current();
+        const std::string& body = keys->jwks_json();
+        const std::string etag = JwksEtag(body);
+        res.set_header("ETag", etag);
+        res.set_header("Cache-Control", absl::StrCat("public, max-age=",
+                                                     absl::ToInt64Seconds(options_.jwks_max_age)));
+        if (req.has_header("If-None-Match") &&
+            EtagMatches(req.get_header_value("If-None-Match"), etag)) {
+          res.status = 304;
+          return;
+        }
+        res.set_content(body, "application/jwk-set+json");
+      });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"alive\":true}", "application/json");
   });

@@ -40,7 +40,8 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
   }
   for (const std::string& role : *required) {
     if (std::find(claims->roles.begin(), claims->roles.end(), role) == claims->roles.end()) {
-      return MakeError(ErrorReason::kMissingRole, absl::StrCat("token lacks required role \"", role, "\""));
+      return MakeError(ErrorReason::kMissingRole,
+                       absl::StrCat("token lacks required role \"", role, "\""));
     }
   }
   return claims;

@@ -33,8 +33,7 @@ std::string SubjectTag(absl::string_view subject) {
 }  // namespace
 
 std::string EncodePageToken(absl::string_view subject, const SessionCursor& cursor) {
-  std::string payload =
-      BigEndian64(static_cast<uint64_t>(absl::ToUnixMicros(cursor.created_at)));
+  std::string payload = BigEndian64(static_cast<uint64_t>(absl::ToUnixMicros(cursor.created_at)));
   const Uuid id = ParseUuid(cursor.session_id).value_or(Uuid{});
   payload.append(reinterpret_cast<const char*>(id.data()), id.size());
   payload += SubjectTag(subject);
@@ -49,8 +48,7 @@ std::optional<SessionCursor> DecodePageToken(absl::string_view subject, absl::st
   Uuid id;
   for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>((*payload)[8 + i]);
   SessionCursor cursor;
-  cursor.created_at =
-      absl::FromUnixMicros(static_cast<int64_t>(ReadBigEndian64(*payload)));
+  cursor.created_at = absl::FromUnixMicros(static_cast<int64_t>(ReadBigEndian64(*payload)));
   cursor.session_id = UuidToString(id);
   return cursor;
 }

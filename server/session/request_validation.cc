@@ -42,14 +42,13 @@ int32_t DecodeUtf8(absl::string_view text, size_t& i) {
 absl::Status CheckText(absl::string_view text, absl::string_view field, size_t min_bytes,
                        size_t max_bytes, ErrorReason reason) {
   if (text.size() < min_bytes || text.size() > max_bytes) {
-    return MakeError(reason, min_bytes > 0
-                                 ? absl::StrCat(field, " must be ", min_bytes, "–", max_bytes,
-                                                " bytes")
-                                 : absl::StrCat(field, " must be at most ", max_bytes, " bytes"));
+    return MakeError(reason,
+                     min_bytes > 0
+                         ? absl::StrCat(field, " must be ", min_bytes, "–", max_bytes, " bytes")
+                         : absl::StrCat(field, " must be at most ", max_bytes, " bytes"));
   }
   if (!IsPrintableUtf8(text)) {
-    return MakeError(reason,
-                     absl::StrCat(field, " must be UTF-8 text without control characters"));
+    return MakeError(reason, absl::StrCat(field, " must be UTF-8 text without control characters"));
   }
   return absl::OkStatus();
 }

@@ -21,6 +21,13 @@ bool RevocationSet::IsRevoked(absl::string_view session_id, absl::string_view su
   return it != subjects_.end() && issued_at <= it->second;
 }
 
+std::optional<absl::Time> RevocationSet::SubjectRevokedAt(absl::string_view subject) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = subjects_.find(subject);
+  if (it == subjects_.end()) return std::nullopt;
+  return it->second;
+}
+
 void RevocationSet::AddSession(const std::string& session_id, absl::Time revoked_at) {
   absl::MutexLock lock(&mu_);
   Merge(sessions_, session_id, revoked_at);

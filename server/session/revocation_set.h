@@ -7,6 +7,7 @@
 #ifndef TOKEN_SERVER_SESSION_REVOCATION_SET_H_
 #define TOKEN_SERVER_SESSION_REVOCATION_SET_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -26,6 +27,9 @@ class RevocationSet {
   // `issued_at` (whole-second iat errs on the side of revoking).
   bool IsRevoked(absl::string_view session_id, absl::string_view subject,
                  absl::Time issued_at) const;
+
+  // SubjectRevokedAt returns when `subject` was last revoked, if still retained.
+  std::optional<absl::Time> SubjectRevokedAt(absl::string_view subject) const;
 
   void AddSession(const std::string& session_id, absl::Time revoked_at);
   void AddSubject(const std::string& subject, absl::Time revoked_at);

@@ -22,9 +22,9 @@ absl::Status InvalidRefreshToken() {
 
 }  // namespace
 
-SessionService::SessionService(SessionOptions options, SessionStore& store,
-                               const KeyProvider& keys, const RefreshSecretChain& chain,
-                               const Clock& clock, RevocationSet& revocations)
+SessionService::SessionService(SessionOptions options, SessionStore& store, const KeyProvider& keys,
+                               const RefreshSecretChain& chain, const Clock& clock,
+                               RevocationSet& revocations)
     : options_(std::move(options)),
       store_(store),
       keys_(keys),
@@ -43,6 +43,14 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   claims.token_id = UuidToString(NewUuidV4());
   claims.roles = session.roles;
   claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  // iat has whole seconds and a subject revocation rejects tokens with
+  // iat <= its time, so a login in the same second as a RevokeAll would get a
+  // dead token. Such tokens start at the next second instead (well within the
+  // clock-skew leeway on nbf).
+  if (std::optional<absl::Time> revoked = revocations_.SubjectRevokedAt(session.subject);
+      revoked.has_value() && claims.issued_at <= *revoked) {
+    claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(*revoked) + 1);
+  }
   claims.not_before = claims.issued_at;
   claims.expires_at = claims.issued_at + options_.access_ttl;
 
@@ -165,9 +173,8 @@ absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
   absl::StatusOr<int64_t> revoked = store_.RevokeSubject(subject, reason, now, deadline);
   if (!revoked.ok()) return revoked.status();
   revocations_.AddSubject(subject, now);
-  Audit("revoke_all", {{"subject", subject},
-                       {"reason", reason},
-                       {"revoked_sessions", absl::StrCat(*revoked)}});
+  Audit("revoke_all",
+        {{"subject", subject}, {"reason", reason}, {"revoked_sessions", absl::StrCat(*revoked)}});
   return revoked;
 }
 
@@ -191,12 +198,12 @@ absl::StatusOr<bool> SessionService::RevokeSession(const std::string& session_id
   return revoked;
 }
 
-absl::StatusOr<SessionPage> SessionService::ListSessions(const std::string& subject,
-                                                         int page_size,
+absl::StatusOr<SessionPage> SessionService::ListSessions(const std::string& subject, int page_size,
                                                          const std::string& page_token,
                                                          absl::Time deadline) const {
   if (absl::Status s = ValidateSubject(subject); !s.ok()) return s;
-  if (page_size < 0) return MakeError(ErrorReason::kInvalidRequest, "page_size must not be negative");
+  if (page_size < 0)
+    return MakeError(ErrorReason::kInvalidRequest, "page_size must not be negative");
   const int limit = page_size == 0 ? kDefaultPageSize : std::min(page_size, kMaxPageSize);
   std::optional<SessionCursor> after;
   if (!page_token.empty()) {

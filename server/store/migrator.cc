@@ -57,9 +57,9 @@ absl::StatusOr<std::vector<std::string>> ApplyMigrations(const std::string& conn
     int known_max = 0;
     for (const Migration& m : migrations) known_max = std::max(known_max, m.version);
     if (!done.empty() && *done.rbegin() > known_max) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database schema version ", *done.rbegin(),
-                       " is newer than this binary knows (", known_max, ")"));
+      return absl::FailedPreconditionError(absl::StrCat("database schema version ", *done.rbegin(),
+                                                        " is newer than this binary knows (",
+                                                        known_max, ")"));
     }
     for (const Migration& m : migrations) {
       if (done.count(m.version) > 0) continue;

@@ -136,8 +136,7 @@ absl::Status PgPool::EnsureConnected(Slot& slot, absl::Time deadline) {
   }
 }
 
-absl::Status PgPool::RunOnce(Slot& slot, size_t index, absl::string_view name,
-                             absl::Time deadline,
+absl::Status PgPool::RunOnce(Slot& slot, size_t index, absl::string_view name, absl::Time deadline,
                              absl::FunctionRef<absl::Status(pqxx::connection&)> work) {
   if (absl::Now() >= deadline) {
     return MakeError(ErrorReason::kDeadlineExceeded, "deadline exceeded before the database call");

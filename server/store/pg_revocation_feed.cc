@@ -89,8 +89,8 @@ void PgRevocationFeed::RunConnected() {
     pqxx::read_transaction tx(conn, "load_revocations");
     const int64_t since = absl::ToUnixMicros(clock_.Now() - retention_);
     for (const auto& row : tx.exec_params(std::string(sql::kLoadRevocations), since)) {
-      auto entry = std::make_pair(row[1].as<std::string>(),
-                                  absl::FromUnixMicros(row[2].as<int64_t>()));
+      auto entry =
+          std::make_pair(row[1].as<std::string>(), absl::FromUnixMicros(row[2].as<int64_t>()));
       (row[0].as<std::string>() == "session" ? snapshot.sessions : snapshot.subjects)
           .push_back(std::move(entry));
     }

@@ -18,6 +18,7 @@ constexpr char kRevokeSubjectName[] = "revoke_subject";
 constexpr char kListSessionsName[] = "list_sessions";
 constexpr char kLoadRevocationsName[] = "load_revocations";
 constexpr char kSweepExpiredName[] = "sweep_expired";
+constexpr char kSweepSubjectRevocationsName[] = "sweep_subject_revocations";
 constexpr char kPingName[] = "ping";
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -80,8 +81,7 @@ RotateOutcome ParseOutcome(const std::string& outcome) {
 
 }  // namespace
 
-std::shared_ptr<PgSessionStore> PgSessionStore::Create(const std::string& conninfo,
-                                                       int pool_size) {
+std::shared_ptr<PgSessionStore> PgSessionStore::Create(const std::string& conninfo, int pool_size) {
   PgPool::Options options;
   options.conninfo = conninfo;
   options.size = pool_size;
@@ -93,6 +93,7 @@ std::shared_ptr<PgSessionStore> PgSessionStore::Create(const std::string& connin
       {kListSessionsName, std::string(sql::kListSessions)},
       {kLoadRevocationsName, std::string(sql::kLoadRevocations)},
       {kSweepExpiredName, std::string(sql::kSweepExpired)},
+      {kSweepSubjectRevocationsName, std::string(sql::kSweepSubjectRevocations)},
       {kPingName, std::string(sql::kPing)},
   };
   return std::make_shared<PgSessionStore>(std::move(options));
@@ -180,8 +181,8 @@ absl::StatusOr<std::vector<SessionRow>> PgSessionStore::ListSessions(
       cursor_id = after->session_id.c_str();
     }
     sessions.clear();
-    for (const auto& row : tx.exec_prepared(kListSessionsName, subject, limit, cursor_time,
-                                            cursor_id)) {
+    for (const auto& row :
+         tx.exec_prepared(kListSessionsName, subject, limit, cursor_time, cursor_id)) {
       sessions.push_back(ReadSession(row, 0));
     }
     return absl::OkStatus();
@@ -218,7 +219,9 @@ absl::StatusOr<int64_t> PgSessionStore::SweepExpired(absl::Time expired_before,
     pqxx::work tx(c, kSweepExpiredName);
     const pqxx::result r =
         tx.exec_prepared(kSweepExpiredName, Micros(expired_before), Micros(revoked_before), batch);
-    deleted = r.affected_rows();
+    const pqxx::result subjects =
+        tx.exec_prepared(kSweepSubjectRevocationsName, Micros(revoked_before), batch);
+    deleted = r.affected_rows() + subjects.affected_rows();
     tx.commit();
     return absl::OkStatus();
   });

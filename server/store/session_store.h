@@ -77,7 +77,7 @@ struct RotateRequest {
 enum class RotateOutcome {
   // Index 0 matched a live session: the row now holds candidate 1.
   kRotated,
-  // Index 1 matched inside the grace window: nothing changed but last_used_at.
+  // Index 1 matched inside the grace window: the row is unchanged.
   kGraceRetry,
   // Index ≥ 1 matched outside the grace rule: the family is now revoked.
   kReuseDetected,
@@ -121,8 +121,9 @@ class SessionStore {
   virtual absl::StatusOr<RotateResult> RotateSession(const RotateRequest& request,
                                                      absl::Time deadline) = 0;
 
-  // RevokeSubject revokes every live session of `subject` and records the
-  // subject revocation; returns how many sessions it revoked.
+  // RevokeSubject revokes every live (unrevoked, unexpired) session of
+  // `subject` and records the subject revocation; returns how many sessions it
+  // revoked.
   virtual absl::StatusOr<int64_t> RevokeSubject(const std::string& subject,
                                                 const std::string& reason, absl::Time now,
                                                 absl::Time deadline) = 0;
@@ -143,11 +144,14 @@ class SessionStore {
   virtual absl::StatusOr<RevocationSnapshot> LoadRevocations(absl::Time since,
                                                              absl::Time deadline) = 0;
 
-  // SweepExpired deletes at most `batch` rows that expired before `expired_before`
-  // or were revoked before `revoked_before`; returns how many it deleted.
-  virtual absl::StatusOr<int64_t> SweepExpired(absl::Time expired_before,
-                                               absl::Time revoked_before, int batch,
-                                               absl::Time deadline) = 0;
+  // SweepExpired deletes at most `batch` sessions that expired before
+  // `expired_before` or were revoked before `revoked_before`, and at most
+  // `batch` subject revocations made before `revoked_before`; returns how many
+  // rows it deleted in all.
+  // REQUIRES: revoked_before is earlier than the issue time of every
+  // unexpired access token (now - access ttl - clock skew, or earlier).
+  virtual absl::StatusOr<int64_t> SweepExpired(absl::Time expired_before, absl::Time revoked_before,
+                                               int batch, absl::Time deadline) = 0;
 
   // Ping checks that the database answers.
   virtual absl::Status Ping(absl::Time deadline) = 0;

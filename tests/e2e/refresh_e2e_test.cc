@@ -83,8 +83,7 @@ TEST(RefreshE2eTest, ConcurrentRefreshesShareOneSuccessor) {
   }
   for (auto& t : threads) t.join();
   for (int i = 0; i < kCallers; ++i) {
-    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_code() << " "
-                                  << statuses[i].error_message();
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_code() << " " << statuses[i].error_message();
     EXPECT_EQ(results[i].refresh_token(), results[0].refresh_token());
     EXPECT_EQ(results[i].session_id(), pair.session_id());
   }
@@ -92,8 +91,7 @@ TEST(RefreshE2eTest, ConcurrentRefreshesShareOneSuccessor) {
   // The family did not fork: the one successor works, and then its parent is reuse.
   v1::TokenPair next;
   ASSERT_TRUE(Refresh(*server, results[0].refresh_token(), &next).ok());
-  EXPECT_EQ(ErrorReasonOf(Refresh(*server, pair.refresh_token(), nullptr)),
-            "REFRESH_TOKEN_REUSED");
+  EXPECT_EQ(ErrorReasonOf(Refresh(*server, pair.refresh_token(), nullptr)), "REFRESH_TOKEN_REUSED");
 }
 
 // A retry after a lost response gets the same successor; the successor's first
@@ -119,6 +117,32 @@ TEST(RefreshE2eTest, GraceRetryThenReuseRevokesFamily) {
   EXPECT_EQ(ErrorReasonOf(revoked), "TOKEN_REVOKED");
   EXPECT_EQ(ErrorReasonOf(Refresh(*server, third.refresh_token(), nullptr)), "SESSION_REVOKED");
   EXPECT_THAT(server->Log(), HasSubstr("\"event\":\"refresh_token_reused\""));
+}
+
+// After the grace window the parent's replay is reuse: the family is revoked
+// and its access token fails VerifyAccess with TOKEN_REVOKED.
+TEST(RefreshE2eTest, ReplayAfterGraceWindowRevokesFamily) {
+  auto server = StartServer({"--reuse-grace=1s"});
+  ASSERT_NE(server, nullptr);
+  const v1::TokenPair first = Issue(*server, "after-window");
+  v1::TokenPair second;
+  ASSERT_TRUE(Refresh(*server, first.refresh_token(), &second).ok());
+  // Inside the window the replay is a retry; it turns into reuse once it closes.
+  std::string reason;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        v1::TokenPair retry;
+        grpc::Status status = Refresh(*server, first.refresh_token(), &retry);
+        if (status.ok()) {
+          EXPECT_EQ(retry.refresh_token(), second.refresh_token());
+          return false;
+        }
+        reason = ErrorReasonOf(status);
+        return true;
+      },
+      absl::Seconds(10), absl::Milliseconds(100)));
+  EXPECT_EQ(reason, "REFRESH_TOKEN_REUSED");
+  EXPECT_EQ(ErrorReasonOf(Verify(*server, second.access_token())), "TOKEN_REVOKED");
 }
 
 // With the grace window disabled, replaying the parent is reuse at once.
@@ -202,12 +226,17 @@ TEST(RefreshE2eTest, RevokeSessionAndListSessions) {
   } while (!list.page_token().empty() && pages < 10);
   EXPECT_EQ(listed.size(), 5u);
   EXPECT_EQ(pages, 3);
+  const std::string log = server->Log();
+  EXPECT_THAT(log,
+              HasSubstr("\"event\":\"revoke_session\",\"subject\":\"lister\",\"session_id\":\"" +
+                        pairs[0].session_id() + "\""));
+  for (const auto& pair : pairs) EXPECT_THAT(log, Not(HasSubstr(pair.refresh_token())));
 }
 
 // Short configured lifetimes: the access token expires, then the idle refresh.
 TEST(RefreshE2eTest, ShortLifetimesExpire) {
-  auto server = StartServer({"--access-ttl=1s", "--clock-skew=0s", "--refresh-idle-ttl=2s",
-                             "--refresh-absolute-ttl=1h"});
+  auto server = StartServer(
+      {"--access-ttl=1s", "--clock-skew=0s", "--refresh-idle-ttl=2s", "--refresh-absolute-ttl=1h"});
   ASSERT_NE(server, nullptr);
   const v1::TokenPair pair = Issue(*server, "short");
   EXPECT_TRUE(PollUntil(
@@ -219,6 +248,29 @@ TEST(RefreshE2eTest, ShortLifetimesExpire) {
                "REFRESH_TOKEN_EXPIRED";
       },
       absl::Seconds(10)));
+}
+
+// The absolute lifetime ends a session however often it is refreshed.
+TEST(RefreshE2eTest, AbsoluteLifetimeEndsActiveSession) {
+  auto server = StartServer({"--refresh-idle-ttl=2s", "--refresh-absolute-ttl=3s"});
+  ASSERT_NE(server, nullptr);
+  v1::TokenPair pair = Issue(*server, "absolute");
+  const int64_t absolute_end = pair.refresh_expires_at().seconds() + 1;
+  std::string reason;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        v1::TokenPair next;
+        grpc::Status status = Refresh(*server, pair.refresh_token(), &next);
+        if (status.ok()) {
+          EXPECT_LE(next.refresh_expires_at().seconds(), absolute_end + 1);
+          pair = next;
+          return false;
+        }
+        reason = ErrorReasonOf(status);
+        return true;
+      },
+      absl::Seconds(15), absl::Milliseconds(200)));
+  EXPECT_EQ(reason, "REFRESH_TOKEN_EXPIRED");
 }
 
 // With the database down, calls needing it get UNAVAILABLE (never INTERNAL),
@@ -239,12 +291,12 @@ TEST(RefreshE2eTest, DatabaseOutageIsUnavailableAndRecovers) {
   EXPECT_EQ(ErrorReasonOf(down), "DATABASE_UNAVAILABLE");
   grpc::Status refresh = Refresh(*server, pair.refresh_token(), nullptr);
   EXPECT_EQ(refresh.error_code(), grpc::UNAVAILABLE);
-  EXPECT_TRUE(PollUntil([&] { return server->HttpGet("/readyz").status == 503; },
-                        absl::Seconds(10)));
+  EXPECT_TRUE(
+      PollUntil([&] { return server->HttpGet("/readyz").status == 503; }, absl::Seconds(10)));
 
   ASSERT_TRUE(pg.Restart().ok());
-  EXPECT_TRUE(PollUntil([&] { return server->HttpGet("/readyz").status == 200; },
-                        absl::Seconds(20)));
+  EXPECT_TRUE(
+      PollUntil([&] { return server->HttpGet("/readyz").status == 200; }, absl::Seconds(20)));
   EXPECT_TRUE(Refresh(*server, pair.refresh_token(), nullptr).ok());
 }
 

@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
@@ -43,7 +43,8 @@ class ServerE2eTest : public ::testing::Test {
     request.set_subject(subject);
     for (auto& role : roles) request.add_roles(role);
     v1::IssueTokensResponse response;
-    grpc::Status status = server_->stub().IssueTokens(ContextWithDeadline().get(), request, &response);
+    grpc::Status status =
+        server_->stub().IssueTokens(ContextWithDeadline().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -185,9 +186,8 @@ TEST_F(ServerE2eTest, ReflectionListsTokenService) {
   grpc::GenericStub generic(Server().channel());
   grpc::CompletionQueue cq;
   auto context = ContextWithDeadline();
-  auto call = generic.PrepareCall(context.get(),
-                                  "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                                  &cq);
+  auto call = generic.PrepareCall(
+      context.get(), "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag = nullptr;
   bool ok = false;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -232,17 +232,16 @@ TEST_F(ServerE2eTest, IssueBadInputIsInvalidArgumentAndWritesNothing) {
   };
   add("empty subject", "INVALID_SUBJECT", [](auto& r) { r.set_subject(""); });
   add("long subject", "INVALID_SUBJECT", [](auto& r) { r.set_subject(std::string(256, 's')); });
-  add("NUL in subject", "INVALID_SUBJECT",
-      [](auto& r) { r.set_subject(std::string("a\0b", 3)); });
+  add("NUL in subject", "INVALID_SUBJECT", [](auto& r) { r.set_subject(std::string("a\0b", 3)); });
   add("newline in subject", "INVALID_SUBJECT", [](auto& r) { r.set_subject("a\nb"); });
   add("empty role", "INVALID_CLAIMS", [](auto& r) { r.add_roles(""); });
   add("long role", "INVALID_CLAIMS", [](auto& r) { r.add_roles(std::string(129, 'r')); });
   add("too many roles", "INVALID_CLAIMS", [](auto& r) {
     for (int i = 0; i < 65; ++i) r.add_roles(absl::StrCat("role", i));
   });
-  add("long audience", "INVALID_CLAIMS",
-      [](auto& r) { r.set_audience(std::string(256, 'a')); });
-  add("bad ip", "INVALID_CLAIMS", [](auto& r) { r.mutable_client()->set_ip_address("10.0.0.300"); });
+  add("long audience", "INVALID_CLAIMS", [](auto& r) { r.set_audience(std::string(256, 'a')); });
+  add("bad ip", "INVALID_CLAIMS",
+      [](auto& r) { r.mutable_client()->set_ip_address("10.0.0.300"); });
   add("long user agent", "INVALID_CLAIMS",
       [](auto& r) { r.mutable_client()->set_user_agent(std::string(513, 'u')); });
 
@@ -270,10 +269,9 @@ TEST_F(ServerE2eTest, UnparsableRequestsGetReasonNotInternal) {
       {svc + "IssueTokens", Field(1, kBadUtf8), grpc::INVALID_ARGUMENT, "INVALID_SUBJECT"},
       {svc + "IssueTokens", Field(1, "ok") + Field(2, kBadUtf8), grpc::INVALID_ARGUMENT,
        "INVALID_CLAIMS"},
-      {svc + "IssueTokens", Field(1, "ok") + Field(4, Field(1, kBadUtf8)),
-       grpc::INVALID_ARGUMENT, "INVALID_CLAIMS"},
-      {svc + "RefreshTokens", Field(1, kBadUtf8), grpc::UNAUTHENTICATED,
-       "REFRESH_TOKEN_INVALID"},
+      {svc + "IssueTokens", Field(1, "ok") + Field(4, Field(1, kBadUtf8)), grpc::INVALID_ARGUMENT,
+       "INVALID_CLAIMS"},
+      {svc + "RefreshTokens", Field(1, kBadUtf8), grpc::UNAUTHENTICATED, "REFRESH_TOKEN_INVALID"},
       {svc + "VerifyAccess", Field(1, kBadUtf8), grpc::UNAUTHENTICATED, "TOKEN_MALFORMED"},
       {svc + "VerifyAccess", Field(1, "x") + Field(2, kBadUtf8), grpc::INVALID_ARGUMENT,
        "INVALID_REQUEST"},
@@ -311,8 +309,8 @@ TEST_F(ServerE2eTest, OtherRpcsRejectBadInputWithReasons) {
   {
     v1::VerifyAccessRequest r;
     v1::VerifyAccessResponse out;
-    for (const std::string& token : {std::string(""), std::string("a.b.c"),
-                                     std::string(9000, 'a'), std::string("...")}) {
+    for (const std::string& token :
+         {std::string(""), std::string("a.b.c"), std::string(9000, 'a'), std::string("...")}) {
       r.set_access_token(token);
       grpc::Status s = Server().stub().VerifyAccess(ContextWithDeadline().get(), r, &out);
       EXPECT_EQ(s.error_code(), grpc::UNAUTHENTICATED);

@@ -57,7 +57,8 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
   if (!ready || !server->process_->IsRunning()) {
     return absl::UnavailableError("token-server did not become ready:\n" + server->Log());
   }
-  server->channel_ = grpc::CreateChannel(server->grpc_address(), grpc::InsecureChannelCredentials());
+  server->channel_ =
+      grpc::CreateChannel(server->grpc_address(), grpc::InsecureChannelCredentials());
   server->stub_ = v1::TokenService::NewStub(server->channel_);
   return server;
 }

@@ -55,7 +55,8 @@ class TokenServerProcess {
 };
 
 // Context with a deadline, for every test call.
-std::unique_ptr<grpc::ClientContext> ContextWithDeadline(absl::Duration timeout = absl::Seconds(10));
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(
+    absl::Duration timeout = absl::Seconds(10));
 
 // ReasonOf returns ErrorInfo.reason of a failed call ("" when absent), and
 // checks the domain is token.v1.

@@ -120,7 +120,7 @@ class FakeSessionStore final : public SessionStore {
     return sessions_.size();
   }
 
-  // LastSweep returns the (expired_before, revoked_before, batch) of the last
+  // last_sweep returns the (expired_before, revoked_before, batch) of the last
   // SweepExpired call.
   std::optional<std::tuple<absl::Time, absl::Time, int>> last_sweep() const {
     absl::MutexLock lock(&mu_);
@@ -164,8 +164,8 @@ class FakeSessionStore final : public SessionStore {
     auto it = sessions_.find(request.session_id);
     if (it == sessions_.end()) return result;  // kNotFound, empty row.
     StoredSession& s = it->second;
-    const auto match = std::find(request.candidate_hashes.begin(),
-                                 request.candidate_hashes.end(), s.token_hash);
+    const auto match =
+        std::find(request.candidate_hashes.begin(), request.candidate_hashes.end(), s.token_hash);
     if (match == request.candidate_hashes.end()) return result;  // kNotFound.
     const auto k = match - request.candidate_hashes.begin();
     const absl::Time now = request.now;
@@ -204,7 +204,8 @@ class FakeSessionStore final : public SessionStore {
     if (absl::Status s = Fail(deadline); !s.ok()) return s;
     int64_t revoked = 0;
     for (auto& [id, stored] : sessions_) {
-      if (stored.row.subject == subject && !stored.row.revoked_at.has_value()) {
+      if (stored.row.subject == subject && !stored.row.revoked_at.has_value() &&
+          stored.row.expires_at > now) {
         stored.row.revoked_at = now;
         stored.row.revoke_reason = reason;
         ++revoked;
@@ -284,7 +285,15 @@ class FakeSessionStore final : public SessionStore {
       }
     }
     for (const std::string& id : doomed) sessions_.erase(id);
-    return static_cast<int64_t>(doomed.size());
+    // Subject revocations old enough to affect no unexpired token: another
+    // batch of at most `batch`, counted in the same total.
+    std::vector<std::string> doomed_subjects;
+    for (const auto& [subject, at] : subject_revocations_) {
+      if (static_cast<int>(doomed_subjects.size()) >= batch) break;
+      if (at < revoked_before) doomed_subjects.push_back(subject);
+    }
+    for (const std::string& subject : doomed_subjects) subject_revocations_.erase(subject);
+    return static_cast<int64_t>(doomed.size() + doomed_subjects.size());
   }
 
   absl::Status Ping(absl::Time deadline) override {
@@ -297,8 +306,11 @@ class FakeSessionStore final : public SessionStore {
   // Fail returns the error a call must fail with, or OK.
   absl::Status Fail(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (succeed_remaining_.has_value()) {
-      if (*succeed_remaining_ == 0) unavailable_ = true;
-      else --*succeed_remaining_;
+      if (*succeed_remaining_ == 0) {
+        unavailable_ = true;
+      } else {
+        --*succeed_remaining_;
+      }
     }
     if (unavailable_) return MakeError(ErrorReason::kDatabaseUnavailable, "database is down");
     if (clock_ != nullptr && clock_->Now() >= deadline) {

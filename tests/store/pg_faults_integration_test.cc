@@ -80,32 +80,33 @@ TEST(PgFaultsTest, TerminatedBackendIsReplaced) {
 class RecordingFeed {
  public:
   RecordingFeed() {
-    feed_ = std::make_unique<PgRevocationFeed>(
-        MigratedConninfo(), absl::Minutes(20), clock_,
-        PgRevocationFeed::Callbacks{
-            .on_snapshot =
-                [this](const RevocationSnapshot& s) {
-                  absl::MutexLock lock(&mu_);
-                  ++snapshots_;
-                  in_sync_ = true;
-                  for (const auto& [id, at] : s.sessions) sessions_.insert(id);
-                },
-            .on_session =
-                [this](const std::string& id, absl::Time) {
-                  absl::MutexLock lock(&mu_);
-                  sessions_.insert(id);
-                },
-            .on_subject =
-                [this](const std::string& subject, absl::Time) {
-                  absl::MutexLock lock(&mu_);
-                  subjects_.insert(subject);
-                },
-            .on_lost =
-                [this] {
-                  absl::MutexLock lock(&mu_);
-                  in_sync_ = false;
-                },
-        });
+    feed_ =
+        std::make_unique<PgRevocationFeed>(MigratedConninfo(), absl::Minutes(20), clock_,
+                                           PgRevocationFeed::Callbacks{
+                                               .on_snapshot =
+                                                   [this](const RevocationSnapshot& s) {
+                                                     absl::MutexLock lock(&mu_);
+                                                     ++snapshots_;
+                                                     in_sync_ = true;
+                                                     for (const auto& [id, at] : s.sessions)
+                                                       sessions_.insert(id);
+                                                   },
+                                               .on_session =
+                                                   [this](const std::string& id, absl::Time) {
+                                                     absl::MutexLock lock(&mu_);
+                                                     sessions_.insert(id);
+                                                   },
+                                               .on_subject =
+                                                   [this](const std::string& subject, absl::Time) {
+                                                     absl::MutexLock lock(&mu_);
+                                                     subjects_.insert(subject);
+                                                   },
+                                               .on_lost =
+                                                   [this] {
+                                                     absl::MutexLock lock(&mu_);
+                                                     in_sync_ = false;
+                                                   },
+                                           });
     feed_->Start();
   }
   bool HasSession(const std::string& id) {
@@ -170,8 +171,8 @@ TEST(PgFaultsTest, FeedResynchronisesAfterOutage) {
   // Revoked while the feed was (still) disconnected: no NOTIFY reaches it.
   ASSERT_TRUE(PollUntil(
       [&] {
-        auto r = store->RevokeSession(s.session_id, "", now, absl::Now() + absl::Seconds(1),
-                                      nullptr);
+        auto r =
+            store->RevokeSession(s.session_id, "", now, absl::Now() + absl::Seconds(1), nullptr);
         return r.ok();
       },
       absl::Seconds(20)));

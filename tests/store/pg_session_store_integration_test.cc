@@ -1,7 +1,5 @@
 // PgSessionStore and the migrator against a real PostgreSQL started by the
 // test harness.
-#include "server/store/pg_session_store.h"
-
 #include <set>
 #include <thread>
 
@@ -9,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
+#include "server/store/pg_session_store.h"
 #include "tests/store/store_test_util.h"
 
 namespace token::testing {
@@ -55,9 +54,8 @@ TEST_F(PgSessionStoreTest, MigrationsRefuseNewerSchema) {
   ASSERT_TRUE(pg.CreateDatabase("newer_schema").ok());
   const std::string conninfo = pg.conninfo("newer_schema");
   ASSERT_TRUE(ApplyMigrations(conninfo, EmbeddedMigrations(), Deadline()).ok());
-  ASSERT_TRUE(pg.Psql("INSERT INTO schema_migrations VALUES (9999, '9999_future')",
-                      "newer_schema")
-                  .ok());
+  ASSERT_TRUE(
+      pg.Psql("INSERT INTO schema_migrations VALUES (9999, '9999_future')", "newer_schema").ok());
   auto result = ApplyMigrations(conninfo, EmbeddedMigrations(), Deadline());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
 }
@@ -209,11 +207,11 @@ TEST_F(PgSessionStoreTest, RotateUnknownSessionNotFound) {
 TEST_F(PgSessionStoreTest, RotateAfterIdleOrAbsoluteExpiryIsExpired) {
   const absl::Time now = Now();
   RefreshToken idle_token;
-  ASSERT_TRUE(store_
-                  ->CreateSession(NewSessionFor("idle", now, &idle_token, absl::Minutes(5),
-                                                absl::Hours(1)),
-                                  Deadline())
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->CreateSession(NewSessionFor("idle", now, &idle_token, absl::Minutes(5), absl::Hours(1)),
+                          Deadline())
+          .ok());
   EXPECT_EQ(store_->RotateSession(RotateRequestFor(idle_token, now + absl::Minutes(5)), Deadline())
                 ->outcome,
             RotateOutcome::kExpired);
@@ -229,9 +227,9 @@ TEST_F(PgSessionStoreTest, RotateAfterIdleOrAbsoluteExpiryIsExpired) {
   ASSERT_EQ(r->outcome, RotateOutcome::kRotated);
   EXPECT_EQ(r->session.expires_at, now + absl::Minutes(50));
   EXPECT_EQ(store_
-                ->RotateSession(RotateRequestFor(TestChain().Successor(abs_token),
-                                                 now + absl::Minutes(50)),
-                                Deadline())
+                ->RotateSession(
+                    RotateRequestFor(TestChain().Successor(abs_token), now + absl::Minutes(50)),
+                    Deadline())
                 ->outcome,
             RotateOutcome::kExpired);
 }
@@ -252,8 +250,10 @@ TEST_F(PgSessionStoreTest, ConcurrentRotationsYieldOneSuccessor) {
   int rotated = 0;
   for (const auto& r : results) {
     ASSERT_TRUE(r.ok()) << r.status();
-    if (r->outcome == RotateOutcome::kRotated) ++rotated;
-    else EXPECT_EQ(r->outcome, RotateOutcome::kGraceRetry);
+    if (r->outcome == RotateOutcome::kRotated)
+      ++rotated;
+    else
+      EXPECT_EQ(r->outcome, RotateOutcome::kGraceRetry);
     EXPECT_EQ(r->session.generation, 1);
   }
   EXPECT_EQ(rotated, 1);
@@ -281,7 +281,8 @@ TEST_F(PgSessionStoreTest, RevokeSessionOnceThenFalse) {
 TEST_F(PgSessionStoreTest, RevokeSubjectCountsLiveSessionsOnly) {
   const absl::Time now = Now();
   RefreshToken t;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->CreateSession(NewSessionFor("everywhere", now, &t), Deadline()).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(store_->CreateSession(NewSessionFor("everywhere", now, &t), Deadline()).ok());
   NewSession already = NewSessionFor("everywhere", now, &t);
   ASSERT_TRUE(store_->CreateSession(already, Deadline()).ok());
   ASSERT_TRUE(*store_->RevokeSession(already.session_id, "", now, Deadline(), nullptr));
@@ -335,25 +336,35 @@ TEST_F(PgSessionStoreTest, SweepDeletesOnlyExpiredAndLongRevoked) {
   const absl::Time long_ago = now - absl::Hours(48);
   RefreshToken t;
   for (int i = 0; i < 5; ++i) {  // Expired a day ago.
-    ASSERT_TRUE(store->CreateSession(NewSessionFor("old", long_ago, &t, absl::Hours(24),
-                                                   absl::Hours(24)), Deadline()).ok());
+    ASSERT_TRUE(
+        store
+            ->CreateSession(NewSessionFor("old", long_ago, &t, absl::Hours(24), absl::Hours(24)),
+                            Deadline())
+            .ok());
   }
-  NewSession revoked_long_ago = NewSessionFor("revoked", long_ago, &t, absl::Hours(96),
-                                              absl::Hours(96));
+  NewSession revoked_long_ago =
+      NewSessionFor("revoked", long_ago, &t, absl::Hours(96), absl::Hours(96));
   ASSERT_TRUE(store->CreateSession(revoked_long_ago, Deadline()).ok());
-  ASSERT_TRUE(*store->RevokeSession(revoked_long_ago.session_id, "", long_ago, Deadline(), nullptr));
+  ASSERT_TRUE(
+      *store->RevokeSession(revoked_long_ago.session_id, "", long_ago, Deadline(), nullptr));
   NewSession revoked_now = NewSessionFor("revoked", now, &t);
   ASSERT_TRUE(store->CreateSession(revoked_now, Deadline()).ok());
   ASSERT_TRUE(*store->RevokeSession(revoked_now.session_id, "", now, Deadline(), nullptr));
   ASSERT_TRUE(store->CreateSession(NewSessionFor("live", now, &t), Deadline()).ok());
+  ASSERT_TRUE(store->RevokeSubject("gone", "", long_ago, Deadline()).ok());
+  ASSERT_TRUE(store->RevokeSubject("recent", "", now, Deadline()).ok());
 
   const absl::Time cutoff = now - absl::Hours(1);
-  EXPECT_EQ(*store->SweepExpired(cutoff, cutoff, 4, Deadline()), 4);
+  EXPECT_EQ(*store->SweepExpired(cutoff, cutoff, 4, Deadline()), 4 + 1);  // Sessions + subject.
   EXPECT_EQ(*store->SweepExpired(cutoff, cutoff, 4, Deadline()), 2);
   EXPECT_EQ(*store->SweepExpired(cutoff, cutoff, 4, Deadline()), 0);
   EXPECT_EQ(store->ListSessions("old", 10, std::nullopt, Deadline())->size(), 0u);
   EXPECT_EQ(store->ListSessions("revoked", 10, std::nullopt, Deadline())->size(), 1u);
   EXPECT_EQ(store->ListSessions("live", 10, std::nullopt, Deadline())->size(), 1u);
+  auto revocations = store->LoadRevocations(now - absl::Hours(24 * 365), Deadline());
+  ASSERT_TRUE(revocations.ok());
+  ASSERT_EQ(revocations->subjects.size(), 1u);
+  EXPECT_EQ(revocations->subjects[0].first, "recent");
 }
 
 }  // namespace

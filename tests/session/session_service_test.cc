@@ -1,0 +1,935 @@
+#include "server/session/session_service.h"
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "server/common/base64url.h"
+#include "server/common/clock.h"
+#include "server/common/error_reason.h"
+#include "server/common/log.h"
+#include "server/common/random.h"
+#include "server/jwt/verifier.h"
+#include "server/keys/key_provider.h"
+#include "server/keys/key_set.h"
+#include "server/keys/rsa_key.h"
+#include "server/session/access_verifier.h"
+#include "server/session/refresh_token.h"
+#include "server/session/revocation_set.h"
+#include "tests/session/fake_session_store.h"
+
+namespace token {
+namespace {
+
+using test::FakeSessionStore;
+
+// 2023-11-14T22:13:20.250Z: a sub-second start shows that iat is truncated.
+const absl::Time kStart = absl::FromUnixSeconds(1700000000) + absl::Milliseconds(250);
+constexpr char kIssuer[] = "token-service";
+constexpr char kDefaultAudience[] = "api";
+
+// TestKeys is one 2048-bit key, generated once per process (slow).
+const KeySetPtr& TestKeys() {
+  static const KeySetPtr keys = [] {
+    absl::StatusOr<RsaKeyPtr> key = RsaKey::Generate(2048);
+    if (!key.ok()) std::abort();
+    absl::StatusOr<KeySetPtr> set = KeySet::Create(*key, {});
+    if (!set.ok()) std::abort();
+    return *set;
+  }();
+  return keys;
+}
+
+SessionOptions DefaultOptions() {
+  SessionOptions options;
+  options.issuer = kIssuer;
+  options.default_audience = kDefaultAudience;
+  options.access_ttl = absl::Minutes(15);
+  options.refresh_idle_ttl = absl::Hours(168);
+  options.refresh_absolute_ttl = absl::Hours(720);
+  options.reuse_grace = absl::Seconds(10);
+  return options;
+}
+
+// HasReason checks that `status` failed with `reason` and the reason's code.
+::testing::AssertionResult HasReason(const absl::Status& status, ErrorReason reason) {
+  if (status.ok()) {
+    return ::testing::AssertionFailure() << "OK, expected " << ErrorReasonName(reason);
+  }
+  if (ReasonOf(status) != reason || status.code() != ErrorReasonCode(reason)) {
+    return ::testing::AssertionFailure()
+           << "got " << status << ", expected " << ErrorReasonName(reason);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class SessionServiceTest : public ::testing::Test {
+ protected:
+  SessionServiceTest()
+      : clock_(kStart),
+        store_(&clock_),
+        keys_(TestKeys()),
+        chain_(std::string(32, 'K')),
+        revocations_(absl::Minutes(15) + absl::Seconds(30)) {
+    revocations_.ReplaceAll({});
+    Reconfigure(DefaultOptions());
+  }
+
+  // Reconfigure rebuilds the service with `options` over the same store.
+  void Reconfigure(SessionOptions options) {
+    options_ = options;
+    service_ =
+        std::make_unique<SessionService>(options, store_, keys_, chain_, clock_, revocations_);
+  }
+
+  absl::Time Deadline() const { return clock_.Now() + absl::Seconds(5); }
+
+  absl::StatusOr<IssuedTokens> Issue(const std::string& subject = "alice",
+                                     std::vector<std::string> roles = {"reader"},
+                                     const std::string& audience = "") {
+    IssueRequest request;
+    request.subject = subject;
+    request.roles = std::move(roles);
+    request.audience = audience;
+    request.client = {"test-agent/1.0", "192.0.2.7"};
+    return service_->Issue(request, Deadline());
+  }
+
+  absl::StatusOr<IssuedTokens> Refresh(const std::string& refresh_token,
+                                       std::optional<ClientMetadata> client = std::nullopt) {
+    return service_->Refresh(refresh_token, client, Deadline());
+  }
+
+  // VerifyJwt checks an access token's signature and claims at the clock's now.
+  absl::StatusOr<AccessClaims> VerifyJwt(const std::string& access_token,
+                                         const std::string& audience = kDefaultAudience) {
+    VerifyOptions options;
+    options.issuer = kIssuer;
+    options.audience = audience;
+    return VerifyAccessToken(access_token, *keys_.Current(), options, clock_.Now());
+  }
+
+  // VerifyAccess runs the full VerifyAccess path (JWT + revocation set).
+  absl::StatusOr<AccessClaims> VerifyAccess(const std::string& access_token) {
+    AccessVerifierOptions options;
+    options.issuer = kIssuer;
+    options.default_audience = kDefaultAudience;
+    AccessVerifier verifier(options, keys_, revocations_, clock_);
+    return verifier.Verify({access_token, "", {}});
+  }
+
+  // Generation returns the stored generation of `session_id`.
+  int64_t Generation(const std::string& session_id) {
+    std::optional<FakeSessionStore::StoredSession> row = store_.Find(session_id);
+    return row.has_value() ? row->row.generation : -1;
+  }
+
+  bool RowRevoked(const std::string& session_id) {
+    std::optional<FakeSessionStore::StoredSession> row = store_.Find(session_id);
+    return row.has_value() && row->row.revoked_at.has_value();
+  }
+
+  FakeClock clock_;
+  FakeSessionStore store_;
+  KeyProvider keys_;
+  RefreshSecretChain chain_;
+  RevocationSet revocations_;
+  SessionOptions options_;
+  std::unique_ptr<SessionService> service_;
+};
+
+// ---------------------------------------------------------------------------
+// IssueTokens
+
+// Issue returns a canonical session id, its refresh token and a valid access token.
+TEST_F(SessionServiceTest, IssueReturnsVerifiableTokenPair) {
+  absl::StatusOr<IssuedTokens> tokens = Issue("alice", {"reader", "writer"});
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+
+  std::optional<Uuid> id = ParseUuid(tokens->session_id);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(UuidToString(*id), tokens->session_id);  // Canonical, lower case.
+  EXPECT_EQ((*id)[6] >> 4, 4);                       // Version 4.
+
+  std::optional<RefreshToken> refresh = ParseRefreshToken(tokens->refresh_token);
+  ASSERT_TRUE(refresh.has_value());
+  EXPECT_EQ(refresh->session_id, *id);
+
+  absl::StatusOr<AccessClaims> claims = VerifyJwt(tokens->access_token);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->subject, "alice");
+  EXPECT_EQ(claims->session_id, tokens->session_id);
+  EXPECT_EQ(claims->roles, (std::vector<std::string>{"reader", "writer"}));
+  EXPECT_EQ(claims->audience, kDefaultAudience);
+  EXPECT_EQ(claims->issuer, kIssuer);
+  EXPECT_EQ(claims->issued_at, absl::FromUnixSeconds(1700000000));
+  EXPECT_EQ(claims->not_before, claims->issued_at);
+  EXPECT_EQ(claims->expires_at, claims->issued_at + options_.access_ttl);
+  EXPECT_EQ(tokens->access_expires_at, claims->expires_at);
+  EXPECT_EQ(tokens->refresh_expires_at, kStart + options_.refresh_idle_ttl);
+  EXPECT_FALSE(claims->token_id.empty());
+}
+
+// Issue stores one row with the SHA-256 of the refresh secret, never the token.
+TEST_F(SessionServiceTest, IssueStoresHashNotToken) {
+  absl::StatusOr<IssuedTokens> tokens = Issue("alice", {"reader"});
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_EQ(store_.calls().create_session, 1);
+  std::optional<FakeSessionStore::StoredSession> row = store_.Find(tokens->session_id);
+  ASSERT_TRUE(row.has_value());
+  std::optional<RefreshToken> refresh = ParseRefreshToken(tokens->refresh_token);
+  ASSERT_TRUE(refresh.has_value());
+  EXPECT_EQ(row->token_hash, RefreshSecretChain::StoredHash(*refresh));
+  EXPECT_NE(row->token_hash, refresh->secret);
+  EXPECT_EQ(row->row.subject, "alice");
+  EXPECT_EQ(row->row.roles, std::vector<std::string>{"reader"});
+  EXPECT_EQ(row->row.audience, kDefaultAudience);
+  EXPECT_EQ(row->row.client.user_agent, "test-agent/1.0");
+  EXPECT_EQ(row->row.client.ip_address, "192.0.2.7");
+  EXPECT_EQ(row->row.generation, 0);
+  EXPECT_EQ(row->row.created_at, kStart);
+  EXPECT_EQ(row->row.absolute_expires_at, kStart + options_.refresh_absolute_ttl);
+  EXPECT_FALSE(row->row.revoked_at.has_value());
+}
+
+// Two logins of one subject are two families with distinct ids and tokens.
+TEST_F(SessionServiceTest, IssueTwiceCreatesDistinctSessions) {
+  absl::StatusOr<IssuedTokens> a = Issue();
+  absl::StatusOr<IssuedTokens> b = Issue();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->session_id, b->session_id);
+  EXPECT_NE(a->refresh_token, b->refresh_token);
+  EXPECT_NE(a->access_token, b->access_token);
+  EXPECT_EQ(store_.size(), 2u);
+}
+
+// An invalid subject fails with INVALID_SUBJECT before the store is called.
+TEST_F(SessionServiceTest, IssueBadSubjectFailsInvalidSubjectWithoutStoreCall) {
+  for (const std::string& subject :
+       {std::string(), std::string(256, 's'), std::string("a\nb"), std::string("a\0b", 3),
+        std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
+    EXPECT_TRUE(HasReason(Issue(subject).status(), ErrorReason::kInvalidSubject))
+        << absl::CEscape(subject);
+  }
+  EXPECT_EQ(store_.calls().total(), 0);
+  EXPECT_EQ(store_.size(), 0u);
+}
+
+// An invalid role fails with INVALID_CLAIMS before the store is called.
+TEST_F(SessionServiceTest, IssueBadRoleFailsInvalidClaimsWithoutStoreCall) {
+  std::vector<std::string> too_many;
+  for (int i = 0; i < 65; ++i) too_many.push_back(absl::StrCat("r", i));
+  EXPECT_TRUE(HasReason(Issue("alice", too_many).status(), ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(HasReason(Issue("alice", {"ok", ""}).status(), ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(
+      HasReason(Issue("alice", {std::string(129, 'r')}).status(), ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(HasReason(Issue("alice", {"bad\x7F"}).status(), ErrorReason::kInvalidClaims));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// An invalid audience fails with INVALID_CLAIMS before the store is called.
+TEST_F(SessionServiceTest, IssueBadAudienceFailsInvalidClaimsWithoutStoreCall) {
+  EXPECT_TRUE(
+      HasReason(Issue("alice", {}, std::string(256, 'a')).status(), ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(HasReason(Issue("alice", {}, "api\n").status(), ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(HasReason(Issue("alice", {}, "\xFF").status(), ErrorReason::kInvalidClaims));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// Invalid client metadata fails with INVALID_CLAIMS before the store is called.
+TEST_F(SessionServiceTest, IssueBadClientFailsInvalidClaimsWithoutStoreCall) {
+  for (const ClientMetadata& client :
+       {ClientMetadata{"agent", "not-an-ip"}, ClientMetadata{std::string(513, 'u'), ""},
+        ClientMetadata{"agent", std::string("1.2.3.4\0x", 9)},
+        ClientMetadata{"agent\r\n", "::1"}}) {
+    IssueRequest request;
+    request.subject = "alice";
+    request.client = client;
+    EXPECT_TRUE(
+        HasReason(service_->Issue(request, Deadline()).status(), ErrorReason::kInvalidClaims));
+  }
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// A request naming no audience gets the configured default; a named one is kept.
+TEST_F(SessionServiceTest, IssueDefaultAudienceApplied) {
+  absl::StatusOr<IssuedTokens> defaulted = Issue("alice", {}, "");
+  ASSERT_TRUE(defaulted.ok()) << defaulted.status();
+  absl::StatusOr<AccessClaims> claims = VerifyJwt(defaulted->access_token, kDefaultAudience);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->audience, kDefaultAudience);
+  EXPECT_EQ(store_.Find(defaulted->session_id)->row.audience, kDefaultAudience);
+
+  absl::StatusOr<IssuedTokens> named = Issue("alice", {}, "billing");
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_TRUE(VerifyJwt(named->access_token, "billing").ok());
+  EXPECT_TRUE(HasReason(VerifyJwt(named->access_token, kDefaultAudience).status(),
+                        ErrorReason::kTokenAudienceMismatch));
+}
+
+// Duplicate roles are issued once, in first-occurrence order.
+TEST_F(SessionServiceTest, IssueDuplicateRolesDeduplicated) {
+  absl::StatusOr<IssuedTokens> tokens = Issue("alice", {"b", "a", "b"});
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  absl::StatusOr<AccessClaims> claims = VerifyJwt(tokens->access_token);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->roles, (std::vector<std::string>{"b", "a"}));
+}
+
+// When the idle lifetime exceeds the absolute one, refresh expiry is capped.
+TEST_F(SessionServiceTest, IssueRefreshExpiryCappedAtAbsolute) {
+  SessionOptions options = DefaultOptions();
+  options.refresh_idle_ttl = absl::Hours(48);
+  options.refresh_absolute_ttl = absl::Hours(24);
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> tokens = Issue();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_EQ(tokens->refresh_expires_at, kStart + absl::Hours(24));
+}
+
+// ---------------------------------------------------------------------------
+// RefreshTokens
+
+// Refresh hands out a new refresh token for the same session and a fresh access token.
+TEST_F(SessionServiceTest, RefreshRotatesKeepingSessionId) {
+  absl::StatusOr<IssuedTokens> issued = Issue("alice", {"reader"});
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  clock_.Advance(absl::Minutes(20));
+  absl::StatusOr<IssuedTokens> next = Refresh(issued->refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_NE(next->refresh_token, issued->refresh_token);
+  EXPECT_EQ(next->session_id, issued->session_id);
+  EXPECT_EQ(next->refresh_expires_at, clock_.Now() + options_.refresh_idle_ttl);
+  EXPECT_EQ(Generation(issued->session_id), 1);
+
+  // The successor is the derived one, and the store now recognises it.
+  const RefreshToken successor = chain_.Successor(*ParseRefreshToken(issued->refresh_token));
+  EXPECT_EQ(next->refresh_token, FormatRefreshToken(successor));
+  EXPECT_EQ(store_.Find(issued->session_id)->token_hash, RefreshSecretChain::StoredHash(successor));
+
+  absl::StatusOr<AccessClaims> claims = VerifyJwt(next->access_token);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->session_id, issued->session_id);
+  EXPECT_EQ(claims->subject, "alice");
+  EXPECT_EQ(claims->roles, std::vector<std::string>{"reader"});
+  EXPECT_EQ(claims->issued_at, absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now())));
+  EXPECT_EQ(claims->expires_at, claims->issued_at + options_.access_ttl);
+  EXPECT_EQ(next->access_expires_at, claims->expires_at);
+}
+
+// A retry of the previous token within grace gets the same successor.
+TEST_F(SessionServiceTest, RefreshRetryWithinGraceReturnsSameSuccessor) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
+  ASSERT_TRUE(first.ok()) << first.status();
+  clock_.Advance(absl::Seconds(5));
+  absl::StatusOr<IssuedTokens> retry = Refresh(issued->refresh_token);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->refresh_token, first->refresh_token);
+  EXPECT_EQ(retry->session_id, first->session_id);
+  EXPECT_NE(retry->access_token, first->access_token);  // Freshly signed.
+  EXPECT_TRUE(VerifyJwt(retry->access_token).ok());
+  EXPECT_EQ(Generation(issued->session_id), 1);
+  EXPECT_FALSE(RowRevoked(issued->session_id));
+  EXPECT_EQ(revocations_.size(), 0u);
+  // The shared successor carries on normally.
+  absl::StatusOr<IssuedTokens> next = Refresh(first->refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(Generation(issued->session_id), 2);
+}
+
+// The grace window includes its end: a retry at exactly reuse_grace succeeds.
+TEST_F(SessionServiceTest, RefreshRetryAtGraceEndSucceeds) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
+  ASSERT_TRUE(first.ok());
+  clock_.Advance(options_.reuse_grace);
+  absl::StatusOr<IssuedTokens> retry = Refresh(issued->refresh_token);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->refresh_token, first->refresh_token);
+}
+
+// Reuse after grace revokes the family: SESSION_REVOKED and TOKEN_REVOKED follow.
+TEST_F(SessionServiceTest, RefreshReusedTokenRevokesFamily) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(VerifyAccess(first->access_token).ok());
+  clock_.Advance(options_.reuse_grace + absl::Microseconds(1));
+
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(RowRevoked(issued->session_id));
+  EXPECT_TRUE(revocations_.IsRevoked(issued->session_id, "alice", clock_.Now()));
+  EXPECT_TRUE(HasReason(Refresh(first->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(VerifyAccess(first->access_token).status(), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(VerifyAccess(issued->access_token).status(), ErrorReason::kTokenRevoked));
+}
+
+// Once the successor has been used, the previous token is reuse even in grace.
+TEST_F(SessionServiceTest, RefreshParentAfterSuccessorUsedIsReused) {
+  absl::StatusOr<IssuedTokens> t0 = Issue();
+  ASSERT_TRUE(t0.ok());
+  absl::StatusOr<IssuedTokens> t1 = Refresh(t0->refresh_token);
+  ASSERT_TRUE(t1.ok());
+  absl::StatusOr<IssuedTokens> t2 = Refresh(t1->refresh_token);
+  ASSERT_TRUE(t2.ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(HasReason(Refresh(t2->refresh_token).status(), ErrorReason::kSessionRevoked));
+}
+
+// A chain of 100 rotations works, every token is new, and the generation counts them.
+TEST_F(SessionServiceTest, RefreshChainOf100Succeeds) {
+  absl::StatusOr<IssuedTokens> current = Issue();
+  ASSERT_TRUE(current.ok());
+  std::set<std::string> seen = {current->refresh_token};
+  for (int i = 0; i < 100; ++i) {
+    clock_.Advance(absl::Minutes(1));
+    absl::StatusOr<IssuedTokens> next = Refresh(current->refresh_token);
+    ASSERT_TRUE(next.ok()) << "refresh " << i << ": " << next.status();
+    EXPECT_EQ(next->session_id, current->session_id);
+    EXPECT_TRUE(seen.insert(next->refresh_token).second) << "repeated token at " << i;
+    current = std::move(next);
+  }
+  EXPECT_EQ(Generation(current->session_id), 100);
+  EXPECT_FALSE(RowRevoked(current->session_id));
+}
+
+// A token five generations old is reuse, even inside the grace window.
+TEST_F(SessionServiceTest, RefreshFiveGenerationsOldIsReused) {
+  absl::StatusOr<IssuedTokens> t0 = Issue();
+  ASSERT_TRUE(t0.ok());
+  std::string current = t0->refresh_token;
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<IssuedTokens> next = Refresh(current);
+    ASSERT_TRUE(next.ok()) << next.status();
+    current = next->refresh_token;
+  }
+  EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(RowRevoked(t0->session_id));
+  EXPECT_TRUE(HasReason(Refresh(current).status(), ErrorReason::kSessionRevoked));
+}
+
+// Reuse is recognised for at least the last 16 generations (SPEC section 4).
+TEST_F(SessionServiceTest, RefreshSixteenGenerationsOldIsReused) {
+  for (int age : {16, kReuseDetectionDepth}) {
+    absl::StatusOr<IssuedTokens> t0 = Issue();
+    ASSERT_TRUE(t0.ok());
+    std::string current = t0->refresh_token;
+    for (int i = 0; i < age; ++i) {
+      absl::StatusOr<IssuedTokens> next = Refresh(current);
+      ASSERT_TRUE(next.ok()) << next.status();
+      current = next->refresh_token;
+    }
+    EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::kRefreshTokenReused))
+        << "age " << age;
+    EXPECT_TRUE(RowRevoked(t0->session_id)) << "age " << age;
+  }
+}
+
+// A forged token of a real session is REFRESH_TOKEN_INVALID and revokes nothing.
+TEST_F(SessionServiceTest, RefreshForgedTokenFailsInvalidAndRevokesNothing) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
+  ASSERT_TRUE(first.ok());
+  clock_.Advance(absl::Minutes(1));
+  const RefreshToken forged{*ParseUuid(issued->session_id), RandomBytes(32)};
+  EXPECT_TRUE(
+      HasReason(Refresh(FormatRefreshToken(forged)).status(), ErrorReason::kRefreshTokenInvalid));
+  // The successor of a forged token is no better.
+  EXPECT_TRUE(HasReason(Refresh(FormatRefreshToken(chain_.Successor(forged))).status(),
+                        ErrorReason::kRefreshTokenInvalid));
+  // A token derived with another server key is not ours either.
+  const RefreshSecretChain other_chain(std::string(32, 'X'));
+  const RefreshToken other_successor =
+      other_chain.Successor(*ParseRefreshToken(issued->refresh_token));
+  EXPECT_TRUE(HasReason(Refresh(FormatRefreshToken(other_successor)).status(),
+                        ErrorReason::kRefreshTokenInvalid));
+  EXPECT_FALSE(RowRevoked(issued->session_id));
+  EXPECT_EQ(revocations_.size(), 0u);
+  EXPECT_TRUE(Refresh(first->refresh_token).ok());
+}
+
+// A well-formed token of an unknown session is REFRESH_TOKEN_INVALID.
+TEST_F(SessionServiceTest, RefreshUnknownSessionFailsInvalid) {
+  const RefreshToken unknown = RefreshSecretChain::NewToken(NewUuidV4());
+  EXPECT_TRUE(
+      HasReason(Refresh(FormatRefreshToken(unknown)).status(), ErrorReason::kRefreshTokenInvalid));
+  EXPECT_EQ(store_.calls().rotate_session, 1);
+}
+
+// A malformed token is REFRESH_TOKEN_INVALID without any store call.
+TEST_F(SessionServiceTest, RefreshMalformedFailsInvalidWithoutStoreCall) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  store_.ResetCalls();
+  const std::string& good = issued->refresh_token;
+  for (const std::string& bad :
+       {std::string(), std::string("garbage"), std::string("tsr1_"),
+        absl::StrCat("tsr2_", good.substr(5)), good.substr(0, good.size() - 1), good + "A",
+        absl::StrCat(good.substr(0, 10), "+", good.substr(11)), std::string(1 << 20, 'A'),
+        absl::StrCat(" ", good.substr(1)), absl::StrCat("Bearer ", good)}) {
+    EXPECT_TRUE(HasReason(Refresh(bad).status(), ErrorReason::kRefreshTokenInvalid))
+        << absl::CEscape(bad.substr(0, 80));
+  }
+  EXPECT_EQ(store_.calls().total(), 0);
+  EXPECT_FALSE(RowRevoked(issued->session_id));
+}
+
+// Bad client metadata on a refresh is refused before the store is called.
+TEST_F(SessionServiceTest, RefreshBadClientFailsInvalidRequestWithoutStoreCall) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  store_.ResetCalls();
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token, ClientMetadata{"ua", "bogus"}).status(),
+                        ErrorReason::kInvalidRequest));
+  EXPECT_EQ(store_.calls().total(), 0);
+  EXPECT_EQ(Generation(issued->session_id), 0);
+}
+
+// Client metadata given with a refresh replaces the recorded one; none keeps it.
+TEST_F(SessionServiceTest, RefreshClientReplacesRecordedMetadata) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<IssuedTokens> next = Refresh(issued->refresh_token);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(store_.Find(issued->session_id)->row.client.ip_address, "192.0.2.7");
+  absl::StatusOr<IssuedTokens> again =
+      Refresh(next->refresh_token, ClientMetadata{"new-agent", "2001:db8::9"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  const ClientMetadata recorded = store_.Find(issued->session_id)->row.client;
+  EXPECT_EQ(recorded.user_agent, "new-agent");
+  EXPECT_EQ(recorded.ip_address, "2001:db8::9");
+}
+
+// A token unused for the idle lifetime is REFRESH_TOKEN_EXPIRED.
+TEST_F(SessionServiceTest, RefreshAfterIdleTtlFailsExpired) {
+  absl::StatusOr<IssuedTokens> a = Issue();
+  absl::StatusOr<IssuedTokens> b = Issue();
+  ASSERT_TRUE(a.ok() && b.ok());
+  clock_.Advance(options_.refresh_idle_ttl - absl::Seconds(1));
+  EXPECT_TRUE(Refresh(a->refresh_token).ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(HasReason(Refresh(b->refresh_token).status(), ErrorReason::kRefreshTokenExpired));
+  EXPECT_FALSE(RowRevoked(b->session_id));
+  EXPECT_EQ(revocations_.size(), 0u);
+}
+
+// Absolute expiry ends even a busy session; refresh expiry never passes it.
+TEST_F(SessionServiceTest, RefreshPastAbsoluteTtlFailsExpiredDespiteActivity) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  const absl::Time absolute = kStart + options_.refresh_absolute_ttl;
+  std::string current = issued->refresh_token;
+  absl::Time last_expiry = issued->refresh_expires_at;
+  int refreshes = 0;
+  while (clock_.Now() + absl::Hours(24) < absolute) {
+    clock_.Advance(absl::Hours(24));
+    absl::StatusOr<IssuedTokens> next = Refresh(current);
+    ASSERT_TRUE(next.ok()) << "at " << clock_.Now() << ": " << next.status();
+    EXPECT_LE(next->refresh_expires_at, absolute);
+    last_expiry = next->refresh_expires_at;
+    current = next->refresh_token;
+    ++refreshes;
+  }
+  EXPECT_EQ(refreshes, 29);
+  EXPECT_EQ(last_expiry, absolute);  // Capped, not now + 7 days.
+  clock_.Set(absolute - absl::Microseconds(1));
+  absl::StatusOr<IssuedTokens> last = Refresh(current);
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(last->refresh_expires_at, absolute);
+  clock_.Set(absolute);
+  EXPECT_TRUE(HasReason(Refresh(last->refresh_token).status(), ErrorReason::kRefreshTokenExpired));
+}
+
+// With the grace window disabled, an immediate retry of the previous token is reuse.
+TEST_F(SessionServiceTest, RefreshGraceZeroImmediateRetryIsReused) {
+  SessionOptions options = DefaultOptions();
+  options.reuse_grace = absl::ZeroDuration();
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(RowRevoked(issued->session_id));
+}
+
+// Concurrent refreshes of one token all get one successor; no fork.
+TEST_F(SessionServiceTest, RefreshConcurrentSameTokenYieldsOneSuccessor) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  constexpr int kCallers = 8;
+  std::vector<absl::StatusOr<IssuedTokens>> results(kCallers, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] { results[i] = Refresh(issued->refresh_token); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kCallers; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    EXPECT_EQ(results[i]->refresh_token, results[0]->refresh_token);
+  }
+  EXPECT_EQ(Generation(issued->session_id), 1);
+  EXPECT_EQ(store_.calls().rotate_session, kCallers);
+}
+
+// A store outage is UNAVAILABLE / DATABASE_UNAVAILABLE everywhere; nothing written.
+TEST_F(SessionServiceTest, StoreUnavailablePropagatesDatabaseUnavailable) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  store_.SetUnavailable(true);
+  const ErrorReason kDown = ErrorReason::kDatabaseUnavailable;
+  EXPECT_TRUE(HasReason(Issue().status(), kDown));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), kDown));
+  EXPECT_TRUE(HasReason(service_->RevokeAll("alice", "", Deadline()).status(), kDown));
+  EXPECT_TRUE(
+      HasReason(service_->RevokeSession(issued->session_id, "", Deadline()).status(), kDown));
+  EXPECT_TRUE(HasReason(service_->ListSessions("alice", 10, "", Deadline()).status(), kDown));
+  EXPECT_EQ(store_.size(), 1u);
+  EXPECT_EQ(Generation(issued->session_id), 0);
+  EXPECT_FALSE(RowRevoked(issued->session_id));
+  EXPECT_EQ(revocations_.size(), 0u);  // A failed revoke is not recorded locally.
+
+  store_.SetUnavailable(false);
+  EXPECT_TRUE(Refresh(issued->refresh_token).ok());
+}
+
+// A deadline that has already passed is UNAVAILABLE, never a partial write.
+TEST_F(SessionServiceTest, PassedDeadlineFailsUnavailable) {
+  IssueRequest request;
+  request.subject = "alice";
+  const absl::Status status = service_->Issue(request, clock_.Now()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(store_.size(), 0u);
+}
+
+// ---------------------------------------------------------------------------
+// RevokeAll / RevokeSession
+
+// RevokeAll counts and revokes the subject's live sessions only.
+TEST_F(SessionServiceTest, RevokeAllCountsLiveSessionsAndRevokesThem) {
+  absl::StatusOr<IssuedTokens> a1 = Issue("alice");
+  absl::StatusOr<IssuedTokens> a2 = Issue("alice");
+  absl::StatusOr<IssuedTokens> a3 = Issue("alice");
+  absl::StatusOr<IssuedTokens> b1 = Issue("bob");
+  ASSERT_TRUE(a1.ok() && a2.ok() && a3.ok() && b1.ok());
+  ASSERT_TRUE(*service_->RevokeSession(a3->session_id, "lost phone", Deadline()));
+  clock_.Advance(absl::Seconds(2));
+
+  absl::StatusOr<int64_t> revoked = service_->RevokeAll("alice", "password reset", Deadline());
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(*revoked, 2);
+  EXPECT_TRUE(HasReason(Refresh(a1->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(Refresh(a2->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(Refresh(b1->refresh_token).ok());
+  EXPECT_EQ(store_.SubjectRevokedAt("alice"), clock_.Now());
+  EXPECT_TRUE(HasReason(VerifyAccess(a1->access_token).status(), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(VerifyAccess(b1->access_token).ok());
+
+  // Repeating it finds nothing left to revoke.
+  absl::StatusOr<int64_t> again = service_->RevokeAll("alice", "", Deadline());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+}
+
+// A login after RevokeAll (in a later second) yields tokens that work.
+TEST_F(SessionServiceTest, IssueAfterRevokeAllLaterSecondSucceeds) {
+  ASSERT_TRUE(service_->RevokeAll("alice", "", Deadline()).ok());
+  clock_.Advance(absl::Seconds(1));
+  absl::StatusOr<IssuedTokens> fresh = Issue("alice");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_TRUE(VerifyAccess(fresh->access_token).ok());
+  EXPECT_TRUE(Refresh(fresh->refresh_token).ok());
+}
+
+// A login right after RevokeAll, in the same second, gets a usable access token.
+TEST_F(SessionServiceTest, IssueSameSecondAfterRevokeAllSucceeds) {
+  ASSERT_TRUE(service_->RevokeAll("alice", "password change", Deadline()).ok());
+  clock_.Advance(absl::Milliseconds(100));  // Still 22:13:20 UTC.
+  absl::StatusOr<IssuedTokens> fresh = Issue("alice");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  absl::StatusOr<IssuedTokens> refreshed = Refresh(fresh->refresh_token);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();  // The new session itself is live.
+  // Tokens of the new session start at the next second, after the revocation.
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(VerifyAccess(fresh->access_token).ok());
+  EXPECT_TRUE(VerifyAccess(refreshed->access_token).ok());
+}
+
+// RevokeAll validates subject and reason before the store is called.
+TEST_F(SessionServiceTest, RevokeAllBadInputFailsWithoutStoreCall) {
+  EXPECT_TRUE(
+      HasReason(service_->RevokeAll("", "", Deadline()).status(), ErrorReason::kInvalidSubject));
+  EXPECT_TRUE(HasReason(service_->RevokeAll(std::string(256, 'a'), "", Deadline()).status(),
+                        ErrorReason::kInvalidSubject));
+  EXPECT_TRUE(HasReason(service_->RevokeAll("alice", std::string(257, 'r'), Deadline()).status(),
+                        ErrorReason::kInvalidRequest));
+  EXPECT_EQ(store_.calls().total(), 0);
+  EXPECT_EQ(revocations_.size(), 0u);
+}
+
+// RevokeSession is true once, then false; refresh and access then fail.
+TEST_F(SessionServiceTest, RevokeSessionTrueThenFalse) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<bool> first = service_->RevokeSession(issued->session_id, "logout", Deadline());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  absl::StatusOr<bool> second = service_->RevokeSession(issued->session_id, "logout", Deadline());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(*second);
+  EXPECT_EQ(store_.Find(issued->session_id)->row.revoke_reason, "logout");
+  EXPECT_TRUE(revocations_.IsRevoked(issued->session_id, "alice", clock_.Now()));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(VerifyAccess(issued->access_token).status(), ErrorReason::kTokenRevoked));
+}
+
+// An unknown but well-formed session id is false, not an error.
+TEST_F(SessionServiceTest, RevokeSessionUnknownReturnsFalse) {
+  absl::StatusOr<bool> revoked = service_->RevokeSession(UuidToString(NewUuidV4()), "", Deadline());
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_FALSE(*revoked);
+  EXPECT_EQ(revocations_.size(), 0u);
+}
+
+// An upper-case UUID names the same session (stored canonically).
+TEST_F(SessionServiceTest, RevokeSessionUpperCaseIdRevokesCanonical) {
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<bool> revoked =
+      service_->RevokeSession(absl::AsciiStrToUpper(issued->session_id), "", Deadline());
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_TRUE(*revoked);
+  EXPECT_TRUE(revocations_.IsRevoked(issued->session_id, "alice", clock_.Now()));
+}
+
+// A session id that is not a canonical UUID is INVALID_SESSION_ID without a store call.
+TEST_F(SessionServiceTest, RevokeSessionBadIdFailsInvalidSessionId) {
+  for (const std::string& id :
+       {std::string(), std::string("not-a-uuid"), std::string("0b8f5a344c554e8e9a533bb2b2f1c2d1"),
+        std::string("{0b8f5a34-4c55-4e8e-9a53-3bb2b2f1c2d1}"),
+        std::string("0b8f5a34-4c55-4e8e-9a53-3bb2b2f1c2dz"),
+        std::string("0b8f5a34-4c55-4e8e-9a53-3bb2b2f1c2d1 ")}) {
+    EXPECT_TRUE(HasReason(service_->RevokeSession(id, "", Deadline()).status(),
+                          ErrorReason::kInvalidSessionId))
+        << id;
+  }
+  EXPECT_TRUE(HasReason(
+      service_->RevokeSession(UuidToString(NewUuidV4()), std::string(257, 'r'), Deadline())
+          .status(),
+      ErrorReason::kInvalidRequest));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// ListSessions
+
+// 25 sessions in pages of 10 are 10, 10, 5, newest first, no duplicates.
+TEST_F(SessionServiceTest, ListSessionsPaginatesNewestFirstWithoutDuplicates) {
+  std::set<std::string> issued;
+  for (int i = 0; i < 25; ++i) {
+    absl::StatusOr<IssuedTokens> tokens = Issue("alice");
+    ASSERT_TRUE(tokens.ok());
+    issued.insert(tokens->session_id);
+    ASSERT_TRUE(Issue("bob").ok());
+    clock_.Advance(absl::Seconds(1));
+  }
+  std::vector<SessionRow> all;
+  std::vector<size_t> page_sizes;
+  std::string page_token;
+  do {
+    absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 10, page_token, Deadline());
+    ASSERT_TRUE(page.ok()) << page.status();
+    page_sizes.push_back(page->sessions.size());
+    all.insert(all.end(), page->sessions.begin(), page->sessions.end());
+    page_token = page->next_page_token;
+    ASSERT_LE(page_sizes.size(), 4u);
+  } while (!page_token.empty());
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{10, 10, 5}));
+  std::set<std::string> listed;
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].subject, "alice");
+    EXPECT_TRUE(listed.insert(all[i].session_id).second) << "duplicate " << all[i].session_id;
+    if (i > 0) {
+      EXPECT_GT(all[i - 1].created_at, all[i].created_at) << i;
+    }
+  }
+  EXPECT_EQ(listed, issued);
+}
+
+// Sessions created in the same instant still page without duplicates or gaps.
+TEST_F(SessionServiceTest, ListSessionsSameCreatedAtNoDuplicates) {
+  std::set<std::string> issued;
+  for (int i = 0; i < 25; ++i) {
+    absl::StatusOr<IssuedTokens> tokens = Issue("alice");
+    ASSERT_TRUE(tokens.ok());
+    issued.insert(tokens->session_id);
+  }
+  std::set<std::string> listed;
+  std::string page_token;
+  int pages = 0;
+  do {
+    absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 7, page_token, Deadline());
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const SessionRow& row : page->sessions) {
+      EXPECT_TRUE(listed.insert(row.session_id).second) << "duplicate " << row.session_id;
+    }
+    page_token = page->next_page_token;
+    ASSERT_LE(++pages, 5);
+  } while (!page_token.empty());
+  EXPECT_EQ(pages, 4);
+  EXPECT_EQ(listed, issued);
+}
+
+// Revoked sessions are listed with their revocation time and reason.
+TEST_F(SessionServiceTest, ListSessionsIncludesRevokedSessions) {
+  absl::StatusOr<IssuedTokens> issued = Issue("alice");
+  ASSERT_TRUE(issued.ok());
+  ASSERT_TRUE(service_->RevokeSession(issued->session_id, "logout", Deadline()).ok());
+  absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 0, "", Deadline());
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->sessions.size(), 1u);
+  EXPECT_EQ(page->sessions[0].revoked_at, clock_.Now());
+  EXPECT_EQ(page->sessions[0].revoke_reason, "logout");
+  EXPECT_TRUE(page->next_page_token.empty());
+}
+
+// page_size 0 means 20.
+TEST_F(SessionServiceTest, ListSessionsPageSizeZeroReturns20) {
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(Issue("alice").ok());
+  absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 0, "", Deadline());
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->sessions.size(), 20u);
+  EXPECT_FALSE(page->next_page_token.empty());
+}
+
+// A page size above 100 is capped at 100.
+TEST_F(SessionServiceTest, ListSessionsPageSize1000CappedAt100) {
+  for (int i = 0; i < 130; ++i) ASSERT_TRUE(Issue("alice").ok());
+  absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 1000, "", Deadline());
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->sessions.size(), 100u);
+  EXPECT_FALSE(page->next_page_token.empty());
+  absl::StatusOr<SessionPage> rest =
+      service_->ListSessions("alice", 1000, page->next_page_token, Deadline());
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->sessions.size(), 30u);
+  EXPECT_TRUE(rest->next_page_token.empty());
+}
+
+// A negative page size is INVALID_REQUEST without a store call.
+TEST_F(SessionServiceTest, ListSessionsNegativePageSizeFailsInvalidRequest) {
+  EXPECT_TRUE(HasReason(service_->ListSessions("alice", -1, "", Deadline()).status(),
+                        ErrorReason::kInvalidRequest));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// A page token from another subject's listing, or garbage, is INVALID_PAGE_TOKEN.
+TEST_F(SessionServiceTest, ListSessionsForeignPageTokenFailsInvalidPageToken) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Issue("alice").ok());
+    ASSERT_TRUE(Issue("bob").ok());
+  }
+  absl::StatusOr<SessionPage> bobs = service_->ListSessions("bob", 1, "", Deadline());
+  ASSERT_TRUE(bobs.ok());
+  ASSERT_FALSE(bobs->next_page_token.empty());
+  store_.ResetCalls();
+  EXPECT_TRUE(
+      HasReason(service_->ListSessions("alice", 1, bobs->next_page_token, Deadline()).status(),
+                ErrorReason::kInvalidPageToken));
+  EXPECT_TRUE(HasReason(service_->ListSessions("alice", 1, "garbage!", Deadline()).status(),
+                        ErrorReason::kInvalidPageToken));
+  EXPECT_TRUE(
+      HasReason(service_->ListSessions("alice", 1, std::string(10000, 'A'), Deadline()).status(),
+                ErrorReason::kInvalidPageToken));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// An invalid subject is INVALID_SUBJECT without a store call.
+TEST_F(SessionServiceTest, ListSessionsBadSubjectFailsInvalidSubject) {
+  EXPECT_TRUE(HasReason(service_->ListSessions("", 10, "", Deadline()).status(),
+                        ErrorReason::kInvalidSubject));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Audit
+
+// Audit lines name subject and session id, never a token or its hash.
+TEST_F(SessionServiceTest, AuditLinesNameSessionButNoSecrets) {
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  SetLogSinkForTest([&](const std::string& line) {
+    absl::MutexLock lock(&mu);
+    lines.push_back(line);
+  });
+  absl::StatusOr<IssuedTokens> issued = Issue("alice");
+  ASSERT_TRUE(issued.ok());
+  absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
+  ASSERT_TRUE(first.ok());
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_FALSE(Refresh(issued->refresh_token).ok());  // Reuse.
+  absl::StatusOr<IssuedTokens> other = Issue("alice");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(service_->RevokeSession(other->session_id, "", Deadline()).ok());
+  ASSERT_TRUE(service_->RevokeAll("alice", "", Deadline()).ok());
+  SetLogSinkForTest(nullptr);
+
+  std::vector<std::string> secrets;
+  for (const IssuedTokens* t : {&*issued, &*first, &*other}) {
+    const RefreshToken parsed = *ParseRefreshToken(t->refresh_token);
+    const std::string hash = RefreshSecretChain::StoredHash(parsed);
+    secrets.push_back(t->refresh_token.substr(5));
+    secrets.push_back(t->access_token.substr(t->access_token.rfind('.') + 1));
+    secrets.push_back(absl::BytesToHexString(hash));
+    secrets.push_back(Base64UrlEncode(hash));
+    secrets.push_back(Base64UrlEncode(parsed.secret));
+  }
+  absl::MutexLock lock(&mu);
+  int reuse = 0;
+  int revoke_session = 0;
+  int revoke_all = 0;
+  for (const std::string& line : lines) {
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(line.find(secret), std::string::npos) << line;
+    }
+    if (line.find("\"refresh_token_reused\"") != std::string::npos &&
+        line.find("\"audit\":true") != std::string::npos) {
+      ++reuse;
+      EXPECT_NE(line.find(issued->session_id), std::string::npos) << line;
+      EXPECT_NE(line.find("alice"), std::string::npos) << line;
+    }
+    if (line.find("\"revoke_session\"") != std::string::npos) {
+      ++revoke_session;
+      EXPECT_NE(line.find(other->session_id), std::string::npos) << line;
+      EXPECT_NE(line.find("alice"), std::string::npos) << line;
+    }
+    if (line.find("\"revoke_all\"") != std::string::npos) {
+      ++revoke_all;
+      EXPECT_NE(line.find("alice"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(reuse, 1);
+  EXPECT_EQ(revoke_session, 1);
+  EXPECT_EQ(revoke_all, 1);
+}
+
+}  // namespace
+}  // namespace token
