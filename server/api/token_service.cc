@@ -47,12 +47,23 @@ absl::Time TokenServiceHandlers::DeadlineOf(const grpc::CallbackServerContext& c
   return std::min(absl::FromChrono(deadline), fallback);
 }
 
-template <typename Work>
+template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(grpc::CallbackServerContext* context,
-                                                        Work work) {
+                                                        const grpc::ByteBuffer* request,
+                                                        grpc::ByteBuffer* response,
+                                                        std::initializer_list<FieldReason> reasons,
+                                                        Call call) {
+  auto decoded = std::make_shared<Request>();
+  if (absl::Status s = DecodeRequest(*request, *decoded, reasons); !s.ok()) {
+    return FinishNow(context, s);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool queued = workers_.TrySubmit(
-      [reactor, work = std::move(work)]() mutable { reactor->Finish(ToGrpcStatus(work())); });
+      [reactor, decoded, response, deadline = DeadlineOf(*context), call = std::move(call)] {
+        absl::StatusOr<Response> result = call(*decoded, deadline);
+        if (result.ok()) EncodeResponse(*result, *response);
+        reactor->Finish(ToGrpcStatus(result.status()));
+      });
   if (!queued) {
     reactor->Finish(ToGrpcStatus(
         MakeError(ErrorReason::kOverloaded, "server is overloaded; retry with backoff")));
@@ -63,46 +74,44 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* TokenServiceHandlers::IssueTokens(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  auto req = std::make_shared<v1::IssueTokensRequest>();
-  if (absl::Status s = DecodeRequest(*request, *req, kIssueReasons); !s.ok()) {
-    return FinishNow(context, s);
-  }
-  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
-    IssueRequest issue{req->subject(),
-                       {req->roles().begin(), req->roles().end()},
-                       req->audience(),
-                       FromProto(req->client())};
-    absl::StatusOr<IssuedTokens> tokens = sessions_.Issue(issue, deadline);
-    if (!tokens.ok()) return tokens.status();
-    v1::IssueTokensResponse out;
-    ToProto(*tokens, *out.mutable_tokens());
-    EncodeResponse(out, *response);
-    return absl::OkStatus();
-  });
+  return Offload<v1::IssueTokensRequest, v1::IssueTokensResponse>(
+      context, request, response, kIssueReasons,
+      [this](const v1::IssueTokensRequest& req,
+             absl::Time deadline) -> absl::StatusOr<v1::IssueTokensResponse> {
+        IssueRequest issue{req.subject(),
+                           {req.roles().begin(), req.roles().end()},
+                           req.audience(),
+                           FromProto(req.client())};
+        absl::StatusOr<IssuedTokens> tokens = sessions_.Issue(issue, deadline);
+        if (!tokens.ok()) return tokens.status();
+        v1::IssueTokensResponse out;
+        ToProto(*tokens, *out.mutable_tokens());
+        return out;
+      });
 }
 
 grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(grpc::CallbackServerContext* context,
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
-  auto req = std::make_shared<v1::RefreshTokensRequest>();
-  if (absl::Status s = DecodeRequest(*request, *req, kRefreshReasons); !s.ok()) {
-    return FinishNow(context, s);
-  }
-  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
-    std::optional<ClientMetadata> client;
-    if (req->has_client()) client = FromProto(req->client());
-    absl::StatusOr<IssuedTokens> tokens = sessions_.Refresh(req->refresh_token(), client, deadline);
-    if (!tokens.ok()) return tokens.status();
-    v1::RefreshTokensResponse out;
-    ToProto(*tokens, *out.mutable_tokens());
-    EncodeResponse(out, *response);
-    return absl::OkStatus();
-  });
+  return Offload<v1::RefreshTokensRequest, v1::RefreshTokensResponse>(
+      context, request, response, kRefreshReasons,
+      [this](const v1::RefreshTokensRequest& req,
+             absl::Time deadline) -> absl::StatusOr<v1::RefreshTokensResponse> {
+        std::optional<ClientMetadata> client;
+        if (req.has_client()) client = FromProto(req.client());
+        absl::StatusOr<IssuedTokens> tokens =
+            sessions_.Refresh(req.refresh_token(), client, deadline);
+        if (!tokens.ok()) return tokens.status();
+        v1::RefreshTokensResponse out;
+        ToProto(*tokens, *out.mutable_tokens());
+        return out;
+      });
 }
 
 grpc::ServerUnaryReactor* TokenServiceHandlers::VerifyAccess(grpc::CallbackServerContext* context,
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
+  // Inline: verification never blocks (no database, one RSA verify).
   v1::VerifyAccessRequest req;
   if (absl::Status s = DecodeRequest(*request, req, kVerifyReasons); !s.ok()) {
     return FinishNow(context, s);
@@ -121,55 +130,50 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::VerifyAccess(grpc::CallbackServe
 grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeAll(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
-  auto req = std::make_shared<v1::RevokeAllRequest>();
-  if (absl::Status s = DecodeRequest(*request, *req, kRevokeAllReasons); !s.ok()) {
-    return FinishNow(context, s);
-  }
-  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
-    absl::StatusOr<int64_t> revoked = sessions_.RevokeAll(req->subject(), req->reason(), deadline);
-    if (!revoked.ok()) return revoked.status();
-    v1::RevokeAllResponse out;
-    out.set_revoked_sessions(*revoked);
-    EncodeResponse(out, *response);
-    return absl::OkStatus();
-  });
+  return Offload<v1::RevokeAllRequest, v1::RevokeAllResponse>(
+      context, request, response, kRevokeAllReasons,
+      [this](const v1::RevokeAllRequest& req,
+             absl::Time deadline) -> absl::StatusOr<v1::RevokeAllResponse> {
+        absl::StatusOr<int64_t> revoked =
+            sessions_.RevokeAll(req.subject(), req.reason(), deadline);
+        if (!revoked.ok()) return revoked.status();
+        v1::RevokeAllResponse out;
+        out.set_revoked_sessions(*revoked);
+        return out;
+      });
 }
 
 grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeSession(grpc::CallbackServerContext* context,
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
-  auto req = std::make_shared<v1::RevokeSessionRequest>();
-  if (absl::Status s = DecodeRequest(*request, *req, kRevokeSessionReasons); !s.ok()) {
-    return FinishNow(context, s);
-  }
-  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
-    absl::StatusOr<bool> revoked =
-        sessions_.RevokeSession(req->session_id(), req->reason(), deadline);
-    if (!revoked.ok()) return revoked.status();
-    v1::RevokeSessionResponse out;
-    out.set_revoked(*revoked);
-    EncodeResponse(out, *response);
-    return absl::OkStatus();
-  });
+  return Offload<v1::RevokeSessionRequest, v1::RevokeSessionResponse>(
+      context, request, response, kRevokeSessionReasons,
+      [this](const v1::RevokeSessionRequest& req,
+             absl::Time deadline) -> absl::StatusOr<v1::RevokeSessionResponse> {
+        absl::StatusOr<bool> revoked =
+            sessions_.RevokeSession(req.session_id(), req.reason(), deadline);
+        if (!revoked.ok()) return revoked.status();
+        v1::RevokeSessionResponse out;
+        out.set_revoked(*revoked);
+        return out;
+      });
 }
 
 grpc::ServerUnaryReactor* TokenServiceHandlers::ListSessions(grpc::CallbackServerContext* context,
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
-  auto req = std::make_shared<v1::ListSessionsRequest>();
-  if (absl::Status s = DecodeRequest(*request, *req, kListReasons); !s.ok()) {
-    return FinishNow(context, s);
-  }
-  return Offload(context, [this, req, response, deadline = DeadlineOf(*context)] {
-    absl::StatusOr<SessionPage> page =
-        sessions_.ListSessions(req->subject(), req->page_size(), req->page_token(), deadline);
-    if (!page.ok()) return page.status();
-    v1::ListSessionsResponse out;
-    for (const SessionRow& row : page->sessions) ToProto(row, *out.add_sessions());
-    out.set_next_page_token(page->next_page_token);
-    EncodeResponse(out, *response);
-    return absl::OkStatus();
-  });
+  return Offload<v1::ListSessionsRequest, v1::ListSessionsResponse>(
+      context, request, response, kListReasons,
+      [this](const v1::ListSessionsRequest& req,
+             absl::Time deadline) -> absl::StatusOr<v1::ListSessionsResponse> {
+        absl::StatusOr<SessionPage> page =
+            sessions_.ListSessions(req.subject(), req.page_size(), req.page_token(), deadline);
+        if (!page.ok()) return page.status();
+        v1::ListSessionsResponse out;
+        for (const SessionRow& row : page->sessions) ToProto(row, *out.add_sessions());
+        out.set_next_page_token(page->next_page_token);
+        return out;
+      });
 }
 
 }  // namespace token

@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "server/api/request_decoding.h"
 #include "server/common/bounded_executor.h"
 #include "server/common/clock.h"
 #include "server/session/access_verifier.h"
@@ -54,10 +55,13 @@ class TokenServiceHandlers final : public RawTokenService {
                                          grpc::ByteBuffer* response) override;
 
  private:
-  // Runs `work` on the worker pool and finishes the call with its status;
-  // RESOURCE_EXHAUSTED/OVERLOADED at once when the pool's queue is full.
-  template <typename Work>
-  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context, Work work);
+  // Offload decodes `request`, runs `call(request, deadline)` on the worker
+  // pool, encodes its response and finishes the call; RESOURCE_EXHAUSTED /
+  // OVERLOADED at once when the pool's queue is full.
+  template <typename Request, typename Response, typename Call>
+  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                    std::initializer_list<FieldReason> reasons, Call call);
 
   absl::Time DeadlineOf(const grpc::CallbackServerContext& context) const;
 
