@@ -12,6 +12,11 @@ PACKAGES=(
   python3-grpcio python3-grpc-tools python3-jwt python3-protobuf
   curl ca-certificates
 )
+# Kubernetes manifests (scripts/validate-k8s.sh): kubectl renders them, Node.js
+# validates them. A kubectl or node/npm already installed from another source
+# is kept: Debian's packages would conflict with it over the same commands.
+command -v kubectl >/dev/null 2>&1 || PACKAGES+=(kubernetes-client)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -9,6 +9,7 @@
 #include "pqxx/pqxx"
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
+#include "server/store/conninfo.h"
 
 namespace token {
 namespace {
@@ -16,9 +17,10 @@ namespace {
 // Arbitrary constant naming this service's migration lock.
 constexpr int64_t kMigrationLockId = 0x746f6b656e763031;  // "tokenv01"
 
-std::string ConnectTimeoutFor(absl::Time deadline) {
+std::string WithConnectTimeout(const std::string& conninfo, absl::Time deadline) {
   const int64_t seconds = std::max<int64_t>(2, absl::ToInt64Seconds(deadline - absl::Now()));
-  return absl::StrCat(" connect_timeout=", seconds);
+  return WithConnectionOptions(conninfo, {{"connect_timeout", absl::StrCat(seconds)},
+                                          {"application_name", "token-server-migrate"}});
 }
 
 }  // namespace
@@ -35,7 +37,7 @@ absl::StatusOr<std::vector<std::string>> ApplyMigrations(const std::string& conn
                                                          absl::Time deadline) {
   std::vector<std::string> applied;
   try {
-    pqxx::connection conn(conninfo + ConnectTimeoutFor(deadline));
+    pqxx::connection conn(WithConnectTimeout(conninfo, deadline));
     {
       pqxx::nontransaction tx(conn);
       const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - absl::Now()));

@@ -9,6 +9,7 @@
 #include "pqxx/except"
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
+#include "server/store/conninfo.h"
 
 namespace token {
 namespace {
@@ -18,18 +19,8 @@ constexpr int kMaxAbortedRetries = 3;
 // libpq's own connect timeout (whole seconds, minimum 2) bounds a connect to
 // an unreachable host; refused connections fail at once.
 std::string WithConnectDefaults(const std::string& conninfo) {
-  const bool is_uri =
-      absl::StartsWith(conninfo, "postgresql://") || absl::StartsWith(conninfo, "postgres://");
-  std::string out = conninfo;
-  if (!absl::StrContains(conninfo, "connect_timeout")) {
-    out += is_uri ? (absl::StrContains(conninfo, "?") ? "&" : "?") : " ";
-    out += "connect_timeout=2";
-  }
-  if (!absl::StrContains(conninfo, "application_name")) {
-    out += is_uri ? "&" : " ";
-    out += "application_name=token-server";
-  }
-  return out;
+  return WithConnectionOptions(conninfo,
+                               {{"connect_timeout", "2"}, {"application_name", "token-server"}});
 }
 
 absl::Status DatabaseUnavailable(absl::string_view what) {

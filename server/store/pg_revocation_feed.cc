@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "pqxx/pqxx"
 #include "server/common/log.h"
+#include "server/store/conninfo.h"
 #include "server/store/store_sql.h"
 
 namespace token {
@@ -82,7 +83,8 @@ void PgRevocationFeed::Loop() {
 }
 
 void PgRevocationFeed::RunConnected() {
-  pqxx::connection conn(conninfo_ + " connect_timeout=2 application_name=token-server-feed");
+  pqxx::connection conn(WithConnectionOptions(
+      conninfo_, {{"connect_timeout", "2"}, {"application_name", "token-server-feed"}}));
   Receiver receiver(conn, callbacks_);  // LISTEN before the snapshot: no gap.
   RevocationSnapshot snapshot;
   {
