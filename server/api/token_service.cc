@@ -8,6 +8,7 @@
 #include "server/api/request_decoding.h"
 #include "server/api/status_conversion.h"
 #include "server/common/error_reason.h"
+#include "server/metrics/metrics.h"
 
 namespace token {
 namespace {
@@ -26,19 +27,22 @@ const Reasons kRevokeSessionReasons = {{1, ErrorReason::kInvalidSessionId}};
 const Reasons kListReasons = {{1, ErrorReason::kInvalidSubject},
                               {3, ErrorReason::kInvalidPageToken}};
 
-grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
-                                    const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
-
 }  // namespace
 
 TokenServiceHandlers::TokenServiceHandlers(const SessionService& sessions,
                                            const AccessVerifier& verifier, BoundedExecutor& workers,
-                                           const Clock& clock)
-    : sessions_(sessions), verifier_(verifier), workers_(workers), clock_(clock) {}
+                                           const Clock& clock, Metrics& metrics)
+    : sessions_(sessions),
+      verifier_(verifier),
+      workers_(workers),
+      clock_(clock),
+      metrics_(metrics) {}
+
+void TokenServiceHandlers::Finish(grpc::ServerUnaryReactor* reactor, Rpc rpc, absl::Time started,
+                                  const absl::Status& status) {
+  metrics_.RecordCall(rpc, status, absl::Now() - started);
+  reactor->Finish(ToGrpcStatus(status));
+}
 
 absl::Time TokenServiceHandlers::DeadlineOf(const grpc::CallbackServerContext& context) const {
   const absl::Time fallback = clock_.Now() + kDefaultDeadline;
@@ -48,25 +52,25 @@ absl::Time TokenServiceHandlers::DeadlineOf(const grpc::CallbackServerContext& c
 }
 
 template <typename Request, typename Response, typename Call>
-grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(grpc::CallbackServerContext* context,
-                                                        const grpc::ByteBuffer* request,
-                                                        grpc::ByteBuffer* response,
-                                                        std::initializer_list<FieldReason> reasons,
-                                                        Call call) {
+grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(
+    Rpc rpc, grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, std::initializer_list<FieldReason> reasons, Call call) {
+  const absl::Time started = absl::Now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto decoded = std::make_shared<Request>();
   if (absl::Status s = DecodeRequest(*request, *decoded, reasons); !s.ok()) {
-    return FinishNow(context, s);
+    Finish(reactor, rpc, started, s);
+    return reactor;
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = workers_.TrySubmit(
-      [reactor, decoded, response, deadline = DeadlineOf(*context), call = std::move(call)] {
-        absl::StatusOr<Response> result = call(*decoded, deadline);
-        if (result.ok()) EncodeResponse(*result, *response);
-        reactor->Finish(ToGrpcStatus(result.status()));
-      });
+  const bool queued = workers_.TrySubmit([this, rpc, started, reactor, decoded, response,
+                                          deadline = DeadlineOf(*context), call = std::move(call)] {
+    absl::StatusOr<Response> result = call(*decoded, deadline);
+    if (result.ok()) EncodeResponse(*result, *response);
+    Finish(reactor, rpc, started, result.status());
+  });
   if (!queued) {
-    reactor->Finish(ToGrpcStatus(
-        MakeError(ErrorReason::kOverloaded, "server is overloaded; retry with backoff")));
+    Finish(reactor, rpc, started,
+           MakeError(ErrorReason::kOverloaded, "server is overloaded; retry with backoff"));
   }
   return reactor;
 }
@@ -75,7 +79,7 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::IssueTokens(grpc::CallbackServer
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
   return Offload<v1::IssueTokensRequest, v1::IssueTokensResponse>(
-      context, request, response, kIssueReasons,
+      Rpc::kIssueTokens, context, request, response, kIssueReasons,
       [this](const v1::IssueTokensRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::IssueTokensResponse> {
         IssueRequest issue{req.subject(),
@@ -94,13 +98,16 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(grpc::CallbackServ
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
   return Offload<v1::RefreshTokensRequest, v1::RefreshTokensResponse>(
-      context, request, response, kRefreshReasons,
+      Rpc::kRefreshTokens, context, request, response, kRefreshReasons,
       [this](const v1::RefreshTokensRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::RefreshTokensResponse> {
         std::optional<ClientMetadata> client;
         if (req.has_client()) client = FromProto(req.client());
         absl::StatusOr<IssuedTokens> tokens =
             sessions_.Refresh(req.refresh_token(), client, deadline);
+        if (ReasonOf(tokens.status()) == ErrorReason::kRefreshTokenReused) {
+          metrics_.RecordSessionsRevoked("reuse_detected", 1);
+        }
         if (!tokens.ok()) return tokens.status();
         v1::RefreshTokensResponse out;
         ToProto(*tokens, *out.mutable_tokens());
@@ -112,31 +119,37 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::VerifyAccess(grpc::CallbackServe
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
   // Inline: verification never blocks (no database, one RSA verify).
+  const absl::Time started = absl::Now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   v1::VerifyAccessRequest req;
-  if (absl::Status s = DecodeRequest(*request, req, kVerifyReasons); !s.ok()) {
-    return FinishNow(context, s);
+  absl::Status status = DecodeRequest(*request, req, kVerifyReasons);
+  if (status.ok()) {
+    VerifyAccessRequest verify{req.access_token(),
+                               req.audience(),
+                               {req.required_roles().begin(), req.required_roles().end()}};
+    absl::StatusOr<AccessClaims> claims = verifier_.Verify(verify);
+    status = claims.status();
+    if (claims.ok()) {
+      v1::VerifyAccessResponse out;
+      ToProto(*claims, out);
+      EncodeResponse(out, *response);
+    }
   }
-  VerifyAccessRequest verify{req.access_token(),
-                             req.audience(),
-                             {req.required_roles().begin(), req.required_roles().end()}};
-  absl::StatusOr<AccessClaims> claims = verifier_.Verify(verify);
-  if (!claims.ok()) return FinishNow(context, claims.status());
-  v1::VerifyAccessResponse out;
-  ToProto(*claims, out);
-  EncodeResponse(out, *response);
-  return FinishNow(context, absl::OkStatus());
+  Finish(reactor, Rpc::kVerifyAccess, started, status);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeAll(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
   return Offload<v1::RevokeAllRequest, v1::RevokeAllResponse>(
-      context, request, response, kRevokeAllReasons,
+      Rpc::kRevokeAll, context, request, response, kRevokeAllReasons,
       [this](const v1::RevokeAllRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::RevokeAllResponse> {
         absl::StatusOr<int64_t> revoked =
             sessions_.RevokeAll(req.subject(), req.reason(), deadline);
         if (!revoked.ok()) return revoked.status();
+        metrics_.RecordSessionsRevoked("revoke_all", *revoked);
         v1::RevokeAllResponse out;
         out.set_revoked_sessions(*revoked);
         return out;
@@ -147,12 +160,13 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeSession(grpc::CallbackServ
                                                               const grpc::ByteBuffer* request,
                                                               grpc::ByteBuffer* response) {
   return Offload<v1::RevokeSessionRequest, v1::RevokeSessionResponse>(
-      context, request, response, kRevokeSessionReasons,
+      Rpc::kRevokeSession, context, request, response, kRevokeSessionReasons,
       [this](const v1::RevokeSessionRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::RevokeSessionResponse> {
         absl::StatusOr<bool> revoked =
             sessions_.RevokeSession(req.session_id(), req.reason(), deadline);
         if (!revoked.ok()) return revoked.status();
+        if (*revoked) metrics_.RecordSessionsRevoked("revoke_session", 1);
         v1::RevokeSessionResponse out;
         out.set_revoked(*revoked);
         return out;
@@ -163,7 +177,7 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::ListSessions(grpc::CallbackServe
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
   return Offload<v1::ListSessionsRequest, v1::ListSessionsResponse>(
-      context, request, response, kListReasons,
+      Rpc::kListSessions, context, request, response, kListReasons,
       [this](const v1::ListSessionsRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::ListSessionsResponse> {
         absl::StatusOr<SessionPage> page =

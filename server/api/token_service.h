@@ -11,6 +11,7 @@
 #include "server/api/request_decoding.h"
 #include "server/common/bounded_executor.h"
 #include "server/common/clock.h"
+#include "server/metrics/metrics.h"
 #include "server/session/access_verifier.h"
 #include "server/session/session_service.h"
 #include "token/v1/token.grpc.pb.h"
@@ -33,7 +34,7 @@ class TokenServiceHandlers final : public RawTokenService {
   static constexpr absl::Duration kDefaultDeadline = absl::Seconds(30);
 
   TokenServiceHandlers(const SessionService& sessions, const AccessVerifier& verifier,
-                       BoundedExecutor& workers, const Clock& clock);
+                       BoundedExecutor& workers, const Clock& clock, Metrics& metrics);
 
   grpc::ServerUnaryReactor* IssueTokens(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request,
@@ -59,9 +60,13 @@ class TokenServiceHandlers final : public RawTokenService {
   // pool, encodes its response and finishes the call; RESOURCE_EXHAUSTED /
   // OVERLOADED at once when the pool's queue is full.
   template <typename Request, typename Response, typename Call>
-  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* Offload(Rpc rpc, grpc::CallbackServerContext* context,
                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
                                     std::initializer_list<FieldReason> reasons, Call call);
+
+  // Finish completes the call with `status` and records it.
+  void Finish(grpc::ServerUnaryReactor* reactor, Rpc rpc, absl::Time started,
+              const absl::Status& status);
 
   absl::Time DeadlineOf(const grpc::CallbackServerContext& context) const;
 
@@ -69,6 +74,7 @@ class TokenServiceHandlers final : public RawTokenService {
   const AccessVerifier& verifier_;
   BoundedExecutor& workers_;
   const Clock& clock_;
+  Metrics& metrics_;
 };
 
 }  // namespace token

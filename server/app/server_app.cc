@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -20,6 +21,9 @@
 #include "server/http/http_server.h"
 #include "server/keys/key_directory.h"
 #include "server/keys/key_provider.h"
+#include "server/keys/key_rotation.h"
+#include "server/keys/key_watcher.h"
+#include "server/metrics/metrics.h"
 #include "server/session/access_verifier.h"
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
@@ -80,32 +84,39 @@ bool MigrateWithRetry(const std::string& url) {
   }
 }
 
-absl::StatusOr<KeySetPtr> LoadKeys(const std::string& key_dir) {
-  absl::StatusOr<bool> created = EnsureDevKey(key_dir, absl::Now());
-  if (!created.ok()) return created.status();
-  if (*created) Log(LogLevel::kWarning, "generated a development signing key", {{"dir", key_dir}});
-  return LoadKeyDirectory(key_dir);
+RotationPolicy KeyRotationPolicy(const ServerConfig& config) {
+  // A key stays published until the last token it signed has expired,
+  // including the verifier's leeway.
+  return {.publish_period = config.key_publish_period,
+          .retire_after = config.access_ttl + config.clock_skew};
 }
 
-std::string RenderMetrics(const Readiness& readiness, const RevocationSet& revocations,
-                          const PgSessionStore& store, const BoundedExecutor& workers) {
+absl::StatusOr<std::unique_ptr<KeyWatcher>> LoadKeys(const ServerConfig& config,
+                                                     const Clock& clock) {
+  absl::StatusOr<bool> created = EnsureDevKey(config.key_dir, clock.Now());
+  if (!created.ok()) return created.status();
+  if (*created) {
+    Log(LogLevel::kWarning, "generated a development signing key", {{"dir", config.key_dir}});
+  }
+  return KeyWatcher::Create({.dir = config.key_dir, .policy = KeyRotationPolicy(config)}, clock);
+}
+
+// RefreshGauges sets the point-in-time metrics; runs on every scrape.
+void RefreshGauges(Metrics& metrics, const Readiness& readiness, const RevocationSet& revocations,
+                   const PgSessionStore& store, const BoundedExecutor& workers,
+                   const KeyWatcher& watcher, absl::Time now) {
   const PgPool::Stats pool = store.pool_stats();
-  std::string out;
-  const auto gauge = [&out](absl::string_view name, absl::string_view help, int64_t value) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ",
-                    value, "\n");
-  };
-  gauge("token_ready", "1 when this replica is ready to serve", readiness.ready() ? 1 : 0);
-  gauge("token_revocation_entries", "revocations held in memory",
-        static_cast<int64_t>(revocations.size()));
-  gauge("token_revocation_feed_in_sync", "1 while the revocation feed is in sync",
-        revocations.in_sync() ? 1 : 0);
-  gauge("token_db_pool_size", "database connections configured", pool.size);
-  gauge("token_db_pool_in_use", "database connections lent out", pool.in_use);
-  gauge("token_db_pool_connected", "database connections open", pool.connected);
-  gauge("token_db_pool_waits", "calls that waited for a connection", pool.waits);
-  gauge("token_worker_queue", "calls queued for a worker", workers.queued());
-  return out;
+  metrics.SetReady(readiness.ready());
+  metrics.SetPool(
+      {.size = pool.size, .in_use = pool.in_use, .connected = pool.connected, .waits = pool.waits});
+  metrics.SetWorkerQueue(workers.queued());
+  metrics.SetRevocations(revocations.size(), revocations.in_sync());
+  std::vector<KeySample> keys;
+  for (const KeyStatus& status : watcher.statuses()) {
+    if (status.state == KeyState::kRetired) continue;
+    keys.push_back({status.kid, std::string(KeyStateName(status.state)), now - status.created});
+  }
+  metrics.SetKeys(keys);
 }
 
 }  // namespace
@@ -127,12 +138,22 @@ int RunMigrate(const ServerConfig& config) {
 }
 
 int RunKeygen(const ServerConfig& config) {
-  absl::StatusOr<std::string> path = WriteNewKey(config.key_dir, config.key_bits, absl::Now());
+  absl::StatusOr<RsaKeyPtr> key = RsaKey::Generate(config.key_bits);
+  // The file is named by the time it is written, after the slow generation.
+  absl::StatusOr<std::string> path =
+      key.ok() ? WriteKeyFile(config.key_dir, **key, absl::Now()) : key.status();
   if (!path.ok()) {
     Log(LogLevel::kError, "keygen failed", {{"error", std::string(path.status().message())}});
     return kExitFailure;
   }
-  Log(LogLevel::kInfo, "wrote signing key", {{"path", *path}});
+  const std::string name = std::filesystem::path(*path).filename().string();
+  const absl::Time created = KeyFileCreatedTime(name).value_or(absl::Now());
+  Log(LogLevel::kInfo, "wrote signing key",
+      {{"path", *path},
+       {"kid", (*key)->kid()},
+       {"bits", absl::StrCat((*key)->bits())},
+       {"activates_at", absl::FormatTime(absl::RFC3339_sec, created + config.key_publish_period,
+                                         absl::UTCTimeZone())}});
   return kExitOk;
 }
 
@@ -141,10 +162,10 @@ int RunServe(const ServerConfig& config) {
   const std::string url = DatabaseUrl(config);
   if (config.migrate && !MigrateWithRetry(url)) return kExitFailure;
 
-  absl::StatusOr<KeySetPtr> keyset = LoadKeys(config.key_dir);
-  if (!keyset.ok()) {
+  absl::StatusOr<std::unique_ptr<KeyWatcher>> key_watcher = LoadKeys(config, clock);
+  if (!key_watcher.ok()) {
     Log(LogLevel::kError, "cannot load signing keys",
-        {{"error", std::string(keyset.status().message())}});
+        {{"error", std::string(key_watcher.status().message())}});
     return kExitFailure;
   }
   absl::StatusOr<std::string> refresh_key =
@@ -154,24 +175,32 @@ int RunServe(const ServerConfig& config) {
         {{"error", std::string(refresh_key.status().message())}});
     return kExitFailure;
   }
-  KeyProvider keys(*keyset);
+  KeyWatcher& watcher = **key_watcher;
+  const KeyProvider& keys = watcher.provider();
   RefreshSecretChain chain(*std::move(refresh_key));
 
   std::shared_ptr<PgSessionStore> store = PgSessionStore::Create(url, config.db_pool_size);
   RevocationSet revocations(config.access_ttl + config.clock_skew);
   Readiness readiness;
-  readiness.Set("signing_key", true, (*keyset)->signing_key().kid());
+  readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
   readiness.Set("database", false, "not checked yet");
   readiness.Set("revocation_feed", false, "not in sync yet");
 
+  Metrics metrics;
   PgRevocationFeed feed(
       url, revocations.retention(), clock,
       {
           .on_snapshot = [&](const RevocationSnapshot& s) { revocations.ReplaceAll(s); },
-          .on_session = [&](const std::string& id,
-                            absl::Time at) { revocations.AddSession(id, at); },
-          .on_subject = [&](const std::string& subject,
-                            absl::Time at) { revocations.AddSubject(subject, at); },
+          .on_session =
+              [&](const std::string& id, absl::Time at) {
+                metrics.RecordRevocationFeedLag(clock.Now() - at);
+                revocations.AddSession(id, at);
+              },
+          .on_subject =
+              [&](const std::string& subject, absl::Time at) {
+                metrics.RecordRevocationFeedLag(clock.Now() - at);
+                revocations.AddSubject(subject, at);
+              },
           .on_lost = [&] { revocations.MarkOutOfSync(); },
       });
   feed.Start();
@@ -194,7 +223,7 @@ int RunServe(const ServerConfig& config) {
   Sweeper sweeper(sweeper_options, *store, clock);
 
   auto workers = std::make_unique<BoundedExecutor>(config.db_pool_size, config.max_pending_calls);
-  TokenServiceHandlers handlers(sessions, verifier, *workers, clock);
+  TokenServiceHandlers handlers(sessions, verifier, *workers, clock, metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -211,8 +240,12 @@ int RunServe(const ServerConfig& config) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
 
-  HttpServer http({.listen = config.http_listen}, keys, readiness,
-                  [&] { return RenderMetrics(readiness, revocations, *store, *workers); });
+  HttpServer http(
+      {.listen = config.http_listen, .jwks_max_age = JwksMaxAge(config.key_publish_period)}, keys,
+      readiness, [&] { return metrics.Render(); });
+  metrics.SetScrapeHook([&](Metrics& m) {
+    RefreshGauges(m, readiness, revocations, *store, *workers, watcher, clock.Now());
+  });
   if (absl::Status s = http.Start(); !s.ok()) {
     Log(LogLevel::kError, "cannot listen for HTTP", {{"error", std::string(s.message())}});
     server->Shutdown();
@@ -221,7 +254,9 @@ int RunServe(const ServerConfig& config) {
   Log(LogLevel::kInfo, "serving",
       {{"grpc_port", absl::StrCat(grpc_port)},
        {"http_port", absl::StrCat(http.port())},
-       {"kid", (*keyset)->signing_key().kid()}});
+       {"kid", keys.Current()->SigningKeyAt(clock.Now()).kid()}});
+  // Key states follow the clock and the key directory from here on.
+  watcher.Start();
 
   // Maintenance: readiness probes, gRPC health, revocation pruning, sweeping.
   absl::Notification stop_maintenance;
@@ -233,6 +268,7 @@ int RunServe(const ServerConfig& config) {
       readiness.Set("revocation_feed", revocations.in_sync(),
                     revocations.in_sync() ? "in sync" : "resynchronising");
       health->SetServingStatus(readiness.ready());
+      readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
       revocations.Prune(clock.Now());
       if (clock.Now() >= next_sweep && db.ok()) {
         next_sweep = clock.Now() + kSweepInterval;
@@ -247,14 +283,8 @@ int RunServe(const ServerConfig& config) {
   for (;;) {
     const int sig = WaitForSignal(absl::Hours(1));
     if (sig == SIGHUP) {
-      absl::StatusOr<KeySetPtr> reloaded = LoadKeyDirectory(config.key_dir);
-      if (reloaded.ok()) {
-        keys.Replace(*reloaded);
-        Log(LogLevel::kInfo, "signing keys reloaded", {{"kid", (*reloaded)->signing_key().kid()}});
-      } else {
-        Log(LogLevel::kError, "key reload failed; keeping the current keys",
-            {{"error", std::string(reloaded.status().message())}});
-      }
+      // Logs its outcome; a failure keeps the keys in use.
+      (void)watcher.Reload();
     } else if (sig == SIGTERM || sig == SIGINT) {
       break;
     }
@@ -267,6 +297,7 @@ int RunServe(const ServerConfig& config) {
   Log(LogLevel::kInfo, "gRPC server stopped");
   stop_maintenance.Notify();
   maintenance.join();
+  watcher.Stop();
   http.Stop();
   workers.reset();  // Finishes queued work; none remains after Shutdown.
   Log(LogLevel::kInfo, "stopped");

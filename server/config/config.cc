@@ -36,6 +36,8 @@ ABSL_FLAG(absl::Duration, refresh_absolute_ttl, absl::Hours(720), "session absol
 ABSL_FLAG(absl::Duration, reuse_grace, absl::Seconds(10),
           "grace window for retrying the previous refresh token; 0 disables");
 ABSL_FLAG(absl::Duration, clock_skew, absl::Seconds(30), "leeway on exp and nbf");
+ABSL_FLAG(absl::Duration, key_publish_period, absl::Hours(1),
+          "how long a new signing key is published before it signs; JWKS max-age is half");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations before serving");
 ABSL_FLAG(std::string, tls_cert, "", "server certificate PEM (enables TLS)");
 ABSL_FLAG(std::string, tls_key, "", "server private key PEM");
@@ -51,7 +53,9 @@ namespace token {
 namespace {
 
 // Every flag this binary accepts, by its Abseil name.
-constexpr std::array<absl::string_view, 20> kFlagNames = {
+// One name per line (clang-format would lay 21 entries out as a grid).
+// clang-format off
+constexpr std::array<absl::string_view, 21> kFlagNames = {
     "grpc_listen",
     "http_listen",
     "database_url",
@@ -63,6 +67,7 @@ constexpr std::array<absl::string_view, 20> kFlagNames = {
     "refresh_absolute_ttl",
     "reuse_grace",
     "clock_skew",
+    "key_publish_period",
     "migrate",
     "tls_cert",
     "tls_key",
@@ -73,6 +78,7 @@ constexpr std::array<absl::string_view, 20> kFlagNames = {
     "drain_timeout",
     "bits",
 };
+// clang-format on
 
 bool IsOurFlag(absl::string_view name) {
   for (absl::string_view known : kFlagNames) {
@@ -154,6 +160,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.refresh_absolute_ttl = absl::GetFlag(FLAGS_refresh_absolute_ttl);
   c.reuse_grace = absl::GetFlag(FLAGS_reuse_grace);
   c.clock_skew = absl::GetFlag(FLAGS_clock_skew);
+  c.key_publish_period = absl::GetFlag(FLAGS_key_publish_period);
   c.migrate = absl::GetFlag(FLAGS_migrate);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
@@ -178,6 +185,11 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   }
   if (s.ok()) s = ValidateRange("reuse-grace", c.reuse_grace, absl::ZeroDuration(), absl::Hours(1));
   if (s.ok()) s = ValidateRange("clock-skew", c.clock_skew, absl::ZeroDuration(), absl::Hours(1));
+  // Key names carry whole seconds, so a shorter period could not be honoured.
+  if (s.ok()) {
+    s = ValidateRange("key-publish-period", c.key_publish_period, absl::Seconds(1),
+                      absl::Hours(24 * 30));
+  }
   if (s.ok()) {
     s = ValidateRange("drain-timeout", c.drain_timeout, absl::Milliseconds(1), absl::Hours(1));
   }

@@ -27,6 +27,9 @@ struct ServerConfig {
   absl::Duration refresh_absolute_ttl;
   absl::Duration reuse_grace;
   absl::Duration clock_skew;
+  // How long a new signing key is published before it signs (key rotation);
+  // the JWKS may be cached for half of it.
+  absl::Duration key_publish_period;
   bool migrate = true;
   std::string tls_cert;
   std::string tls_key;

@@ -1,13 +1,10 @@
 #include "server/http/http_server.h"
 
-#include <openssl/sha.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "httplib.h"
-#include "server/common/base64url.h"
 
 namespace token {
 namespace {
@@ -23,13 +20,6 @@ bool SplitHostPort(const std::string& listen, std::string& host, int& port) {
 }
 
 }  // namespace
-
-std::string JwksEtag(const std::string& jwks_json) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(jwks_json.data()), jwks_json.size(), digest);
-  return absl::StrCat("\"", Base64UrlEncode(absl::string_view(reinterpret_cast<char*>(digest), 16)),
-                      "\"");
-}
 
 bool EtagMatches(const std::string& if_none_match, const std::string& etag) {
   for (absl::string_view candidate : absl::StrSplit(if_none_match, ',')) {
@@ -57,7 +47,7 @@ HttpServer::HttpServer(Options options, const KeyProvider& keys, const Readiness
       "/.well-known/jwks.json", [this](const httplib::Request& req, httplib::Response& res) {
         const KeySetPtr keys = keys_.Current();
         const std::string& body = keys->jwks_json();
-        const std::string etag = JwksEtag(body);
+        const std::string& etag = keys->jwks_etag();
         res.set_header("ETag", etag);
         res.set_header("Cache-Control", absl::StrCat("public, max-age=",
                                                      absl::ToInt64Seconds(options_.jwks_max_age)));

@@ -27,7 +27,8 @@ class HttpServer {
  public:
   struct Options {
     std::string listen;  // host:port; port 0 picks a free one.
-    // How long clients may cache the JWKS.
+    // How long clients may cache the JWKS (Cache-Control max-age, whole
+    // seconds); see JwksMaxAge in server/keys/key_rotation.h.
     absl::Duration jwks_max_age = absl::Minutes(5);
   };
 
@@ -51,9 +52,6 @@ class HttpServer {
   std::thread thread_;
   int port_ = 0;
 };
-
-// JwksEtag returns the strong entity tag (quoted) of a JWKS document.
-std::string JwksEtag(const std::string& jwks_json);
 
 // EtagMatches implements If-None-Match: a list of tags, or "*". Weak
 // comparison, as RFC 9110 prescribes for If-None-Match.

@@ -29,6 +29,9 @@ const EVP_MD* Rs256Digest() {
 }
 
 absl::StatusOr<std::string> Rs256SignRaw(absl::string_view signing_input, const RsaKey& key) {
+  if (!key.has_private_key()) {
+    return absl::FailedPreconditionError("RS256 signing needs a private key");
+  }
   const EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   std::string signature(static_cast<size_t>(key.signature_size()), '\0');
   size_t signature_len = signature.size();

@@ -17,14 +17,16 @@ namespace token {
 // Header: exactly {"alg":"RS256","typ":"at+jwt","kid":<key.kid()>}.
 // Payload: iss, sub, aud (one string), iat, nbf, exp (integer seconds,
 // sub-second parts truncated), jti, sid, roles (array, may be empty).
-// Fails with INVALID_ARGUMENT when a string claim is not valid UTF-8.
+// Fails with INVALID_ARGUMENT when a string claim is not valid UTF-8, and
+// with FAILED_PRECONDITION when `key` is public-only (built from a JWK).
 // NOTE: does not check the claims' meaning (empty subject, exp before iat);
 // callers validate requests before signing.
 [[nodiscard]] absl::StatusOr<std::string> SignAccessToken(const AccessClaims& claims,
                                                           const RsaKey& key);
 
 // Rs256SignRaw signs arbitrary bytes with RSASSA-PKCS1-v1_5 SHA-256; the
-// building block of SignAccessToken, exposed for tools and tests.
+// building block of SignAccessToken, exposed for tools and tests. Fails with
+// FAILED_PRECONDITION when `key` is public-only.
 [[nodiscard]] absl::StatusOr<std::string> Rs256SignRaw(absl::string_view signing_input,
                                                        const RsaKey& key);
 

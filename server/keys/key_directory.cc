@@ -17,6 +17,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
 #include "server/common/base64url.h"
 #include "server/common/random.h"
 #include "server/keys/rsa_key.h"
@@ -25,6 +27,8 @@ namespace token {
 namespace {
 
 constexpr char kRefreshSecretFile[] = "refresh-secret";
+// The UTC creation time in key file names, e.g. 20250101T000000Z.
+constexpr char kNameTimeFormat[] = "%Y%m%dT%H%M%SZ";
 // Generous bound for one PEM key file (a 16384-bit key is ~12 KiB).
 constexpr size_t kMaxKeyFileBytes = 64 * 1024;
 constexpr size_t kMaxSecretFileBytes = 1024;
@@ -193,13 +197,53 @@ absl::StatusOr<std::string> ParseRefreshSecret(const std::string& path, absl::st
 
 }  // namespace
 
-absl::StatusOr<KeySetPtr> LoadKeyDirectory(const std::string& dir) {
+std::string KeyFileName(absl::Time created, absl::string_view kid) {
+  return absl::StrCat("key-", absl::FormatTime(kNameTimeFormat, created, absl::UTCTimeZone()), "-",
+                      kid.substr(0, 8), ".pem");
+}
+
+std::optional<absl::Time> KeyFileCreatedTime(absl::string_view name) {
+  // "key-" yyyymmdd "T" hhmmss "Z", then ".pem" or "-<anything>.pem".
+  constexpr size_t kStampLength = 16;
+  if (!absl::ConsumePrefix(&name, "key-") || !absl::ConsumeSuffix(&name, ".pem") ||
+      name.size() < kStampLength) {
+    return std::nullopt;
+  }
+  const absl::string_view stamp = name.substr(0, kStampLength);
+  const absl::string_view rest = name.substr(kStampLength);
+  if (!rest.empty() && rest.front() != '-') return std::nullopt;
+  if (stamp[8] != 'T' || stamp[15] != 'Z') return std::nullopt;
+  const auto digits = [&stamp](size_t pos, size_t len, int* out) {
+    int value = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(stamp[i]))) return false;
+      value = value * 10 + (stamp[i] - '0');
+    }
+    *out = value;
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(0, 4, &year) || !digits(4, 2, &month) || !digits(6, 2, &day) ||
+      !digits(9, 2, &hour) || !digits(11, 2, &minute) || !digits(13, 2, &second)) {
+    return std::nullopt;
+  }
+  // CivilSecond normalises out-of-range fields (month 13 becomes January);
+  // only an exact round trip is a real date.
+  const absl::CivilSecond civil(year, month, day, hour, minute, second);
+  if (civil.year() != year || civil.month() != month || civil.day() != day ||
+      civil.hour() != hour || civil.minute() != minute || civil.second() != second) {
+    return std::nullopt;
+  }
+  return absl::FromCivil(civil, absl::UTCTimeZone());
+}
+
+absl::StatusOr<std::vector<DatedKey>> LoadKeyFiles(const std::string& dir) {
   auto names = ListKeyFiles(dir);
   if (!names.ok()) return names.status();
   if (names->empty()) {
     return absl::NotFoundError(absl::StrCat("no *.pem key file in ", dir));
   }
-  std::vector<RsaKeyPtr> keys;
+  std::vector<DatedKey> keys;
   keys.reserve(names->size());
   for (const std::string& name : *names) {
     const std::string path = JoinPath(dir, name);
@@ -211,23 +255,47 @@ absl::StatusOr<KeySetPtr> LoadKeyDirectory(const std::string& dir) {
       return absl::InvalidArgumentError(
           absl::StrCat("key file ", path, ": ", key.status().message()));
     }
-    keys.push_back(*std::move(key));
+    keys.push_back({*std::move(key), KeyFileCreatedTime(name).value_or(absl::UnixEpoch()), name});
   }
-  RsaKeyPtr signing = keys.back();  // Greatest file name.
-  return KeySet::Create(std::move(signing), std::move(keys));
+  return keys;
+}
+
+absl::StatusOr<std::string> KeyDirectoryFingerprint(const std::string& dir) {
+  auto names = ListKeyFiles(dir);
+  if (!names.ok()) return names.status();
+  std::string fingerprint;
+  for (const std::string& name : *names) {
+    struct stat st;
+    // stat() follows links: a swapped "..data" link changes the inode seen here.
+    if (::stat(JoinPath(dir, name).c_str(), &st) != 0) {
+      absl::StrAppend(&fingerprint, name, ":missing;");
+      continue;
+    }
+    absl::StrAppend(&fingerprint, name, ":", st.st_dev, ":", st.st_ino, ":", st.st_size, ":",
+                    st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, ":", st.st_ctim.tv_sec, ".",
+                    st.st_ctim.tv_nsec, ";");
+  }
+  return fingerprint;
+}
+
+absl::StatusOr<std::string> WriteKeyFile(const std::string& dir, const RsaKey& key,
+                                         absl::Time now) {
+  auto pem = key.PrivatePem();
+  if (!pem.ok()) return pem.status();
+  // Round up: the name must never make a key look older than it is, or it
+  // would sign before it has been published for the whole period.
+  absl::Time created = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  if (created < now) created += absl::Seconds(1);
+  if (absl::Status status = MakePrivateDirs(dir); !status.ok()) return status;
+  const std::string name = KeyFileName(created, key.kid());
+  if (absl::Status status = CreatePrivateFile(dir, name, *pem); !status.ok()) return status;
+  return JoinPath(dir, name);
 }
 
 absl::StatusOr<std::string> WriteNewKey(const std::string& dir, int bits, absl::Time now) {
   auto key = RsaKey::Generate(bits);
   if (!key.ok()) return key.status();
-  auto pem = (*key)->PrivatePem();
-  if (!pem.ok()) return pem.status();
-  if (absl::Status status = MakePrivateDirs(dir); !status.ok()) return status;
-  const std::string name =
-      absl::StrCat("key-", absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()), "-",
-                   (*key)->kid().substr(0, 8), ".pem");
-  if (absl::Status status = CreatePrivateFile(dir, name, *pem); !status.ok()) return status;
-  return JoinPath(dir, name);
+  return WriteKeyFile(dir, **key, now);
 }
 
 absl::StatusOr<bool> EnsureDevKey(const std::string& dir, absl::Time now) {

@@ -55,7 +55,8 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   claims.expires_at = claims.issued_at + options_.access_ttl;
 
   const KeySetPtr keys = keys_.Current();
-  absl::StatusOr<std::string> access = SignAccessToken(claims, keys->signing_key());
+  // The key in force at `now`: a scheduled handover switches exactly on time.
+  absl::StatusOr<std::string> access = SignAccessToken(claims, keys->SigningKeyAt(now));
   if (!access.ok()) {
     Log(LogLevel::kError, "signing failed", {{"error", std::string(access.status().message())}});
     return MakeError(ErrorReason::kServiceNotReady, "access token could not be signed");

@@ -60,6 +60,8 @@ TEST(ConfigTest, DefaultsMatchSpecTable) {
   EXPECT_EQ(c.refresh_absolute_ttl, absl::Hours(720));
   EXPECT_EQ(c.reuse_grace, absl::Seconds(10));
   EXPECT_EQ(c.clock_skew, absl::Seconds(30));
+  EXPECT_EQ(c.key_publish_period, absl::Hours(1));
+  EXPECT_EQ(c.key_bits, 2048);
   EXPECT_TRUE(c.migrate);
   EXPECT_EQ(c.tls_cert, "");
   EXPECT_EQ(c.tls_key, "");
@@ -84,6 +86,7 @@ TEST(ConfigTest, EnvNamesFollowFlagNames) {
                                           {"TOKEN_REFRESH_ABSOLUTE_TTL", "48h"},
                                           {"TOKEN_REUSE_GRACE", "0s"},
                                           {"TOKEN_CLOCK_SKEW", "5s"},
+                                          {"TOKEN_KEY_PUBLISH_PERIOD", "90m"},
                                           {"TOKEN_MIGRATE", "false"}});
   EXPECT_EQ(c.grpc_listen, "0.0.0.0:9000");
   EXPECT_EQ(c.http_listen, "0.0.0.0:9001");
@@ -95,6 +98,7 @@ TEST(ConfigTest, EnvNamesFollowFlagNames) {
   EXPECT_EQ(c.refresh_absolute_ttl, absl::Hours(48));
   EXPECT_EQ(c.reuse_grace, absl::ZeroDuration());
   EXPECT_EQ(c.clock_skew, absl::Seconds(5));
+  EXPECT_EQ(c.key_publish_period, absl::Minutes(90));
   EXPECT_FALSE(c.migrate);
 }
 
@@ -186,6 +190,25 @@ TEST(ConfigTest, InfiniteDurationFails) {
            {"--reuse-grace=inf"},
            {"--clock-skew=inf"}}) {
     EXPECT_FALSE(Parse(args).ok()) << ::testing::PrintToString(args);
+  }
+}
+
+// The key publish period must be finite, at least 1 s and at most 30 days.
+TEST(ConfigTest, KeyPublishPeriodOutOfRangeFails) {
+  for (const char* bad : {"inf", "0s", "500ms", "-1s", "721h", "soon"}) {
+    ExpectBadConfig({std::string("--key-publish-period=") + bad});
+  }
+  EXPECT_EQ(ParseConfig({"--key-publish-period=1s"}).key_publish_period, absl::Seconds(1));
+  EXPECT_EQ(ParseConfig({"--key-publish-period", "720h"}).key_publish_period, absl::Hours(720));
+}
+
+// keygen sizes: 2048 (default), 3072 and 4096 are accepted; anything else is bad config.
+TEST(ConfigTest, KeyBitsOnlySupportedSizes) {
+  for (int bits : {2048, 3072, 4096}) {
+    EXPECT_EQ(ParseConfig({"keygen", "--bits=" + std::to_string(bits)}).key_bits, bits);
+  }
+  for (const char* bad : {"1024", "2047", "8192", "0", "big"}) {
+    ExpectBadConfig({"keygen", std::string("--bits=") + bad});
   }
 }
 

@@ -123,15 +123,22 @@ TEST_F(ServerE2eTest, JwksHasCacheHeadersAndAnswers304) {
   EXPECT_EQ(server_->HttpGet("/.well-known/jwks.json", "\"other\"").status, 200);
 }
 
-// Liveness and readiness answer over HTTP; metrics are Prometheus text.
+// Liveness and readiness answer over HTTP; metrics are Prometheus text without secrets.
 TEST_F(ServerE2eTest, HealthEndpointsAnswer) {
   EXPECT_EQ(server_->HttpGet("/healthz").status, 200);
   const auto ready = server_->HttpGet("/readyz");
   EXPECT_EQ(ready.status, 200);
   EXPECT_THAT(ready.body, HasSubstr("\"ready\":true"));
+  const v1::IssueTokensResponse issued = Issue("metrics-user");
   const auto metrics = server_->HttpGet("/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, HasSubstr("token_ready 1"));
+  EXPECT_THAT(metrics.body,
+              HasSubstr("token_rpc_calls_total{code=\"OK\",reason=\"\",rpc=\"IssueTokens\"}"));
+  EXPECT_THAT(metrics.body, HasSubstr("token_signing_key_age_seconds{kid=\""));
+  EXPECT_THAT(metrics.body, HasSubstr("token_db_pool_size 4"));
+  EXPECT_THAT(metrics.body, Not(HasSubstr(issued.tokens().refresh_token())));
+  EXPECT_THAT(metrics.body, Not(HasSubstr("metrics-user")));
 }
 
 // RawCall sends `bytes` as the request of `method` and returns the status.

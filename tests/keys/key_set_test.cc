@@ -96,5 +96,50 @@ TEST_F(KeySetTest, JwksListsPublicJwksInOrder) {
   }
 }
 
+// The ETag is a quoted 22-character base64url hash: equal for equal sets, different otherwise.
+TEST_F(KeySetTest, EtagIsStableQuotedHashOfJwks) {
+  auto a = KeySet::Create(new_key(), {old_key(), new_key()});
+  auto b = KeySet::Create(new_key(), {old_key(), new_key()});
+  auto c = KeySet::Create(new_key(), {});
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  const std::string& etag = (*a)->jwks_etag();
+  ASSERT_EQ(etag.size(), 24u);
+  EXPECT_EQ(etag.front(), '"');
+  EXPECT_EQ(etag.back(), '"');
+  EXPECT_EQ(etag, (*b)->jwks_etag());
+  EXPECT_NE(etag, (*c)->jwks_etag());
+}
+
+// A handover makes its key sign from its time on; handover keys are published; times sort.
+TEST_F(KeySetTest, HandoverSwitchesSigningKeyAtItsTime) {
+  const absl::Time t = absl::FromUnixSeconds(1700000000);
+  auto set =
+      KeySet::Create(old_key(), {old_key()}, {{old_key(), t + absl::Hours(2)}, {new_key(), t}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ((*set)->handovers().front().at, t);
+  EXPECT_EQ((*set)->published().size(), 2u);
+  EXPECT_EQ(&(*set)->SigningKeyAt(t - absl::Nanoseconds(1)), old_key().get());
+  EXPECT_EQ(&(*set)->SigningKeyAt(t), new_key().get());
+  EXPECT_EQ(&(*set)->SigningKeyAt(t + absl::Hours(2)), old_key().get());
+  EXPECT_EQ(&(*set)->signing_key(), old_key().get());
+}
+
+// A handover without a key or with an infinite time is rejected.
+TEST_F(KeySetTest, BadHandoverFails) {
+  EXPECT_EQ(KeySet::Create(old_key(), {}, {{nullptr, absl::UnixEpoch()}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KeySet::Create(old_key(), {}, {{new_key(), absl::InfiniteFuture()}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A verification-only set publishes every key; an empty one is rejected.
+TEST_F(KeySetTest, CreateForVerificationPublishesAll) {
+  auto set = KeySet::CreateForVerification({old_key(), new_key()});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ((*set)->published().size(), 2u);
+  EXPECT_NE((*set)->FindByKid(new_key()->kid()), nullptr);
+  EXPECT_EQ(KeySet::CreateForVerification({}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace token
