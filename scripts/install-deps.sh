@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages needed to build, test and run the service.
 # Idempotent: does nothing (and needs no root) when everything is installed.
+#   scripts/install-deps.sh          build, test and run
+#   scripts/install-deps.sh --fuzz   also Clang 14 with libFuzzer and the
+#                                    sanitizer runtimes (scripts/fuzz.sh, CI)
 set -euo pipefail
 
 PACKAGES=(
@@ -10,13 +13,18 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   postgresql-15 postgresql-contrib
   python3-grpcio python3-grpc-tools python3-jwt python3-protobuf
-  curl ca-certificates
+  curl ca-certificates openssl util-linux
 )
 # Kubernetes manifests (scripts/validate-k8s.sh): kubectl renders them, Node.js
 # validates them. A kubectl or node/npm already installed from another source
 # is kept: Debian's packages would conflict with it over the same commands.
 command -v kubectl >/dev/null 2>&1 || PACKAGES+=(kubernetes-client)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+# Fuzzing (docs/FUZZING.md): clang++-14, libFuzzer and the ASan/UBSan runtimes
+# (libclang-rt-14-dev), llvm-symbolizer for readable reports (llvm-14).
+if [[ "${1:-}" == "--fuzz" ]]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -10,7 +10,9 @@
 namespace token {
 namespace {
 
-// Statement names, also the labels of their transactions.
+// Every write is one statement (a stored function or one statement with
+// CTEs), atomic on its own: running it without BEGIN/COMMIT makes each call
+// one database round trip. Statement names label them in logs.
 constexpr char kInsertSessionName[] = "insert_session";
 constexpr char kRotateSessionName[] = "rotate_session";
 constexpr char kRevokeSessionName[] = "revoke_session";
@@ -103,13 +105,12 @@ PgSessionStore::PgSessionStore(PgPool::Options options) : pool_(std::move(option
 
 absl::Status PgSessionStore::CreateSession(const NewSession& session, absl::Time deadline) {
   return pool_.Run(kInsertSessionName, deadline, [&](pqxx::connection& c) {
-    pqxx::work tx(c, kInsertSessionName);
+    pqxx::nontransaction tx(c, kInsertSessionName);
     tx.exec_prepared0(kInsertSessionName, session.session_id, session.subject,
                       RolesJson(session.roles), session.audience, session.client.user_agent,
                       session.client.ip_address, absl::BytesToHexString(session.token_hash),
                       Micros(session.created_at), Micros(session.expires_at),
                       Micros(session.absolute_expires_at));
-    tx.commit();
     return absl::OkStatus();
   });
 }
@@ -118,7 +119,7 @@ absl::StatusOr<RotateResult> PgSessionStore::RotateSession(const RotateRequest& 
                                                            absl::Time deadline) {
   RotateResult result;
   absl::Status status = pool_.Run(kRotateSessionName, deadline, [&](pqxx::connection& c) {
-    pqxx::work tx(c, kRotateSessionName);
+    pqxx::nontransaction tx(c, kRotateSessionName);
     const ClientMetadata client = request.client.value_or(ClientMetadata{});
     const pqxx::row row = tx.exec_prepared1(
         kRotateSessionName, request.session_id, ByteaArrayLiteral(request.candidate_hashes),
@@ -127,7 +128,6 @@ absl::StatusOr<RotateResult> PgSessionStore::RotateSession(const RotateRequest& 
     result = RotateResult{};
     result.outcome = ParseOutcome(row[0].as<std::string>());
     if (result.outcome != RotateOutcome::kNotFound) result.session = ReadSession(row, 1);
-    tx.commit();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -139,10 +139,9 @@ absl::StatusOr<int64_t> PgSessionStore::RevokeSubject(const std::string& subject
                                                       absl::Time deadline) {
   int64_t revoked = 0;
   absl::Status status = pool_.Run(kRevokeSubjectName, deadline, [&](pqxx::connection& c) {
-    pqxx::work tx(c, kRevokeSubjectName);
+    pqxx::nontransaction tx(c, kRevokeSubjectName);
     const pqxx::row row = tx.exec_prepared1(kRevokeSubjectName, subject, reason, Micros(now));
     revoked = row[0].as<int64_t>();
-    tx.commit();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -154,11 +153,10 @@ absl::StatusOr<bool> PgSessionStore::RevokeSession(const std::string& session_id
                                                    absl::Time deadline, std::string* subject) {
   bool revoked = false;
   absl::Status status = pool_.Run(kRevokeSessionName, deadline, [&](pqxx::connection& c) {
-    pqxx::work tx(c, kRevokeSessionName);
+    pqxx::nontransaction tx(c, kRevokeSessionName);
     const pqxx::result rows = tx.exec_prepared(kRevokeSessionName, session_id, reason, Micros(now));
     revoked = !rows.empty();
     if (revoked && subject != nullptr) *subject = rows[0][0].as<std::string>();
-    tx.commit();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -216,13 +214,12 @@ absl::StatusOr<int64_t> PgSessionStore::SweepExpired(absl::Time expired_before,
                                                      absl::Time deadline) {
   int64_t deleted = 0;
   absl::Status status = pool_.Run(kSweepExpiredName, deadline, [&](pqxx::connection& c) {
-    pqxx::work tx(c, kSweepExpiredName);
+    pqxx::nontransaction tx(c, kSweepExpiredName);
     const pqxx::result r =
         tx.exec_prepared(kSweepExpiredName, Micros(expired_before), Micros(revoked_before), batch);
     const pqxx::result subjects =
         tx.exec_prepared(kSweepSubjectRevocationsName, Micros(revoked_before), batch);
     deleted = r.affected_rows() + subjects.affected_rows();
-    tx.commit();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

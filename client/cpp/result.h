@@ -1,0 +1,64 @@
+// Result<T>: the outcome of one TokenClient call, either a value or an Error
+// carrying the gRPC status code, the ErrorInfo reason as an enum, the
+// service's message and how many attempts were made.
+#ifndef TOKEN_CLIENT_CPP_RESULT_H_
+#define TOKEN_CLIENT_CPP_RESULT_H_
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "client/cpp/error_reason.h"
+#include "grpcpp/support/status.h"
+
+namespace token::client {
+
+// Error: why a call failed.
+struct Error {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  ErrorReason reason = ErrorReason::kNone;
+  // message: for humans; may change between versions. Never contains a token.
+  std::string message{};
+  // attempts: RPC attempts made, retries included (0 if none was made, for
+  // example when the deadline had already passed or a shared call was awaited).
+  int attempts = 0;
+
+  // FromStatus builds an Error from a failed call's status.
+  static Error FromStatus(const grpc::Status& status, int attempts) {
+    return Error{status.error_code(), ErrorReasonOf(status), status.error_message(), attempts};
+  }
+  // ToString: "UNAUTHENTICATED/TOKEN_EXPIRED: access token has expired".
+  std::string ToString() const {
+    std::string out(StatusCodeName(code));
+    if (reason != ErrorReason::kNone) absl::StrAppend(&out, "/", ErrorReasonName(reason));
+    if (!message.empty()) absl::StrAppend(&out, ": ", message);
+    return out;
+  }
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
+  Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
+
+  bool ok() const { return state_.index() == 0; }
+
+  // value: REQUIRES ok().
+  const T& value() const& { return std::get<0>(state_); }
+  T& value() & { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
+  const T& operator*() const& { return value(); }
+  const T* operator->() const { return &value(); }
+
+  // error: REQUIRES !ok().
+  const Error& error() const { return std::get<1>(state_); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+}  // namespace token::client
+
+#endif  // TOKEN_CLIENT_CPP_RESULT_H_

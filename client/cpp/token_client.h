@@ -1,0 +1,192 @@
+// TokenClient: the C++ way into token.v1.TokenService for internal services.
+// Typed requests and results instead of protos, the ErrorInfo reason as an
+// enum (ErrorReason), a deadline on every call, retries of UNAVAILABLE with
+// exponential backoff and jitter inside that deadline (RetryPolicy), and
+// single-flight refresh: concurrent Refresh calls with the same refresh token
+// share one RefreshTokens RPC and all receive its result.
+//
+// Usage:
+//   auto client = TokenClient::Connect("127.0.0.1:50051");
+//   Result<TokenPair> pair = client->Issue({.subject = "alice", .roles = {"admin"}});
+//   if (!pair.ok()) return pair.error().ToString();
+//   Result<AccessClaims> claims = client->Verify({.access_token = pair->access_token});
+//   if (!claims.ok() && claims.error().reason == ErrorReason::kTokenExpired) {
+//     Result<TokenPair> next = client->Refresh({.refresh_token = pair->refresh_token});
+//   }
+//
+// Thread-safe: one TokenClient (and its channel) is meant to be shared by
+// every thread of a process.
+#ifndef TOKEN_CLIENT_CPP_TOKEN_CLIENT_H_
+#define TOKEN_CLIENT_CPP_TOKEN_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "client/cpp/clock.h"
+#include "client/cpp/error_reason.h"
+#include "client/cpp/result.h"
+#include "client/cpp/retry_policy.h"
+#include "client/cpp/single_flight.h"
+#include "client/cpp/transport.h"
+#include "grpcpp/security/credentials.h"
+
+namespace token::client {
+
+// ClientInfo: the end user's client, recorded with the session.
+struct ClientInfo {
+  std::string user_agent{};
+  std::string ip_address{};
+};
+
+// TokenPair: what IssueTokens and RefreshTokens return. Both tokens are
+// secrets: never log them.
+struct TokenPair {
+  std::string access_token{};
+  absl::Time access_expires_at{};
+  std::string refresh_token{};
+  absl::Time refresh_expires_at{};
+  std::string session_id{};
+  std::string token_type{};
+};
+
+struct IssueRequest {
+  std::string subject{};
+  std::vector<std::string> roles{};
+  // audience: empty means the service's configured default.
+  std::string audience{};
+  std::optional<ClientInfo> client{};
+};
+
+struct RefreshRequest {
+  std::string refresh_token{};
+  // client: when set, replaces the session's recorded client metadata.
+  std::optional<ClientInfo> client{};
+};
+
+struct VerifyRequest {
+  std::string access_token{};
+  // audience: empty means the service's configured default.
+  std::string audience{};
+  std::vector<std::string> required_roles{};
+};
+
+// AccessClaims: a verified access token's claims.
+struct AccessClaims {
+  std::string subject{};
+  std::string session_id{};
+  std::vector<std::string> roles{};
+  std::string audience{};
+  absl::Time issued_at{};
+  absl::Time expires_at{};
+  std::string token_id{};
+};
+
+// SessionInfo: one session family as ListSessions reports it.
+struct SessionInfo {
+  std::string session_id{};
+  std::string subject{};
+  std::vector<std::string> roles{};
+  ClientInfo client{};
+  absl::Time created_at{};
+  absl::Time last_used_at{};
+  absl::Time expires_at{};
+  absl::Time absolute_expires_at{};
+  // revoked_at: unset while the session is live.
+  std::optional<absl::Time> revoked_at{};
+  std::string revoke_reason{};
+};
+
+struct SessionPage {
+  std::vector<SessionInfo> sessions{};
+  // next_page_token: empty on the last page.
+  std::string next_page_token{};
+};
+
+struct TokenClientOptions {
+  // timeout: the deadline of a call that names none, retries included.
+  absl::Duration timeout = absl::Seconds(10);
+  RetryPolicy retry{};
+  // clock: time source and sleeper for backoff; nullptr means the real clock.
+  Clock* clock = nullptr;
+};
+
+class TokenClient;
+using TokenClientPtr = std::unique_ptr<TokenClient>;
+
+class TokenClient {
+ public:
+  // Connect opens a channel to `target` ("host:port") with `credentials`
+  // (plaintext when nullptr) and returns a client over it. The connection is
+  // made lazily, on the first call.
+  static TokenClientPtr Connect(const std::string& target, TokenClientOptions options = {},
+                                std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+  // A client over any transport; tests pass a fake.
+  explicit TokenClient(TokenTransportPtr transport, TokenClientOptions options = {});
+  TokenClient(const TokenClient&) = delete;
+  TokenClient& operator=(const TokenClient&) = delete;
+
+  // Every call below must finish by `deadline` (default: now + options.timeout),
+  // retries and backoff included, and retries only UNAVAILABLE.
+
+  // Issue starts a new session family (IssueTokens).
+  // NOTE: a retry after a response that was lost in transit starts a second
+  // session; the first one is never handed out and simply expires.
+  Result<TokenPair> Issue(const IssueRequest& request,
+                          std::optional<absl::Time> deadline = std::nullopt);
+
+  // Refresh rotates a refresh token (RefreshTokens). Concurrent calls with the
+  // same refresh token share one RPC: one caller makes it and every caller
+  // gets its result (a caller that joins and reaches its own deadline first
+  // gets DEADLINE_EXCEEDED with attempts == 0). A call made after the shared
+  // one finished makes a new RPC.
+  Result<TokenPair> Refresh(const RefreshRequest& request,
+                            std::optional<absl::Time> deadline = std::nullopt);
+
+  // Verify checks an access token online (VerifyAccess), revocation included.
+  Result<AccessClaims> Verify(const VerifyRequest& request,
+                              std::optional<absl::Time> deadline = std::nullopt);
+
+  // RevokeAll revokes every session of `subject`; returns how many were live.
+  Result<int64_t> RevokeAll(const std::string& subject, const std::string& reason = "",
+                            std::optional<absl::Time> deadline = std::nullopt);
+
+  // RevokeSession revokes one session; false if it was already revoked or unknown.
+  Result<bool> RevokeSession(const std::string& session_id, const std::string& reason = "",
+                             std::optional<absl::Time> deadline = std::nullopt);
+
+  // ListSessions returns one page of `subject`'s sessions, newest first.
+  // page_size 0 means the service's default.
+  Result<SessionPage> ListSessions(const std::string& subject, int page_size = 0,
+                                   const std::string& page_token = "",
+                                   std::optional<absl::Time> deadline = std::nullopt);
+
+  // RefreshWaiters returns how many Refresh calls are waiting on a shared RPC
+  // for `refresh_token` (for tests and metrics).
+  int RefreshWaiters(const std::string& refresh_token) const {
+    return refreshes_.Followers(refresh_token);
+  }
+
+ private:
+  // Attempts `attempt(deadline)` until it succeeds, fails with a code that is
+  // not retryable, max_attempts is reached or the next pause would end past
+  // `deadline`. Sets *attempts to the number of attempts made.
+  template <typename Attempt>
+  grpc::Status WithRetries(absl::Time deadline, Attempt attempt, int* attempts);
+
+  absl::Time DeadlineOr(std::optional<absl::Time> deadline) const;
+  Result<TokenPair> RefreshOnce(const RefreshRequest& request, absl::Time deadline);
+
+  TokenTransportPtr transport_;
+  TokenClientOptions options_;
+  Clock& clock_;
+  SingleFlight<std::string, Result<TokenPair>> refreshes_;
+};
+
+}  // namespace token::client
+
+#endif  // TOKEN_CLIENT_CPP_TOKEN_CLIENT_H_

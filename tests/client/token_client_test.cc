@@ -1,0 +1,274 @@
+// TokenClient over a fake transport: typed results, reasons as an enum,
+// retries only of UNAVAILABLE (bounded in attempts and by the deadline, no
+// real sleeping), and single-flight refresh proven with call counters.
+#include "client/cpp/token_client.h"
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/client/fake_transport.h"
+#include "tests/harness/poll.h"
+
+namespace token::client {
+namespace {
+
+using ::testing::ElementsAre;
+using ::token::client::testing::ErrorStatus;
+using ::token::client::testing::FakeClock;
+using ::token::client::testing::FakeTransport;
+using ::token::testing::PollUntil;
+
+constexpr absl::Duration kTimeout = absl::Seconds(2);
+
+struct Fixture {
+  explicit Fixture(RetryPolicy retry = {}) {
+    auto fake = std::make_unique<FakeTransport>();
+    transport = fake.get();
+    client = std::make_unique<TokenClient>(
+        std::move(fake), TokenClientOptions{.timeout = kTimeout, .retry = retry, .clock = &clock});
+  }
+  FakeClock clock;
+  FakeTransport* transport = nullptr;
+  std::unique_ptr<TokenClient> client;
+};
+
+// IssueTokens' proto answer becomes a typed TokenPair.
+TEST(TokenClientTest, IssueReturnsTypedPair) {
+  Fixture f;
+  absl::Time seen_deadline;
+  f.transport->on_issue = [&, next = f.transport->on_issue](absl::Time d,
+                                                            const v1::IssueTokensRequest& r,
+                                                            v1::IssueTokensResponse* out) {
+    seen_deadline = d;
+    EXPECT_EQ(r.subject(), "alice");
+    EXPECT_THAT(r.roles(), ElementsAre("admin", "reader"));
+    EXPECT_EQ(r.client().user_agent(), "ua");
+    return next(d, r, out);
+  };
+  Result<TokenPair> pair = f.client->Issue(
+      {.subject = "alice", .roles = {"admin", "reader"}, .client = ClientInfo{"ua", ""}});
+  ASSERT_TRUE(pair.ok()) << pair.error().ToString();
+  EXPECT_EQ(pair->access_token, "access-for-alice");
+  EXPECT_EQ(pair->refresh_token, "tsr1_refresh-for-alice");
+  EXPECT_EQ(pair->token_type, "Bearer");
+  EXPECT_EQ(pair->access_expires_at, absl::FromUnixSeconds(1700000900));
+  EXPECT_EQ(seen_deadline, f.clock.Now() + kTimeout);
+}
+
+// VerifyAccess' claims, ListSessions' optional revoked_at: typed.
+TEST(TokenClientTest, VerifyAndListSessionsReturnTypedResults) {
+  Fixture f;
+  Result<AccessClaims> claims = f.client->Verify({.access_token = "t"});
+  ASSERT_TRUE(claims.ok());
+  EXPECT_EQ(claims->subject, "alice");
+  EXPECT_THAT(claims->roles, ElementsAre("admin"));
+  EXPECT_EQ(claims->issued_at, absl::FromUnixSeconds(1700000000));
+
+  f.transport->on_list = [](absl::Time, const v1::ListSessionsRequest& r,
+                            v1::ListSessionsResponse* out) {
+    EXPECT_EQ(r.page_size(), 5);
+    EXPECT_EQ(r.page_token(), "p1");
+    out->add_sessions()->set_session_id("live");
+    v1::Session* revoked = out->add_sessions();
+    revoked->set_session_id("gone");
+    revoked->mutable_revoked_at()->set_seconds(1700000100);
+    revoked->set_revoke_reason("logout");
+    out->set_next_page_token("p2");
+    return grpc::Status::OK;
+  };
+  Result<SessionPage> page = f.client->ListSessions("alice", 5, "p1");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->sessions.size(), 2u);
+  EXPECT_FALSE(page->sessions[0].revoked_at.has_value());
+  EXPECT_EQ(page->sessions[1].revoked_at, absl::FromUnixSeconds(1700000100));
+  EXPECT_EQ(page->next_page_token, "p2");
+
+  EXPECT_EQ(*f.client->RevokeAll("alice"), 3);
+  EXPECT_TRUE(*f.client->RevokeSession("00000000-0000-4000-8000-000000000001"));
+}
+
+// A refusal surfaces code, reason enum and message after exactly one attempt.
+TEST(TokenClientTest, RefusalCarriesReasonEnumAndIsNotRetried) {
+  Fixture f;
+  f.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
+                              v1::VerifyAccessResponse*) {
+    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_EXPIRED", "token expired");
+  };
+  Result<AccessClaims> claims = f.client->Verify({.access_token = "t"});
+  ASSERT_FALSE(claims.ok());
+  EXPECT_EQ(claims.error().code, grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(claims.error().reason, ErrorReason::kTokenExpired);
+  EXPECT_EQ(claims.error().message, "token expired");
+  EXPECT_EQ(claims.error().attempts, 1);
+  EXPECT_EQ(claims.error().ToString(), "UNAUTHENTICATED/TOKEN_EXPIRED: token expired");
+  EXPECT_EQ(f.transport->verify_calls.load(), 1);
+  EXPECT_TRUE(f.clock.sleeps().empty());
+}
+
+// Only UNAVAILABLE is retried: every other failure code is one attempt.
+TEST(TokenClientTest, NonUnavailableCodesAreNeverRetried) {
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::INVALID_ARGUMENT,
+        grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::RESOURCE_EXHAUSTED,
+        grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN,
+        grpc::StatusCode::ABORTED}) {
+    Fixture f;
+    f.transport->on_refresh = [code](absl::Time, const v1::RefreshTokensRequest&,
+                                     v1::RefreshTokensResponse*) {
+      return ErrorStatus(code, "WHATEVER");
+    };
+    Result<TokenPair> r = f.client->Refresh({.refresh_token = "tsr1_x"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, code);
+    EXPECT_EQ(f.transport->refresh_calls.load(), 1) << static_cast<int>(code);
+  }
+}
+
+// UNAVAILABLE twice, then success: three attempts, two growing pauses.
+TEST(TokenClientTest, UnavailableIsRetriedWithBackoffThenSucceeds) {
+  Fixture f(RetryPolicy{.max_attempts = 4,
+                        .initial_backoff = absl::Milliseconds(10),
+                        .max_backoff = absl::Seconds(1),
+                        .multiplier = 2.0,
+                        .jitter = 0.2});
+  int failures_left = 2;
+  f.transport->on_issue = [&, next = f.transport->on_issue](absl::Time d,
+                                                            const v1::IssueTokensRequest& r,
+                                                            v1::IssueTokensResponse* out) {
+    if (failures_left-- > 0) {
+      return ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE");
+    }
+    return next(d, r, out);
+  };
+  Result<TokenPair> pair = f.client->Issue({.subject = "bob"});
+  ASSERT_TRUE(pair.ok()) << pair.error().ToString();
+  EXPECT_EQ(f.transport->issue_calls.load(), 3);
+  const std::vector<absl::Duration> sleeps = f.clock.sleeps();
+  ASSERT_EQ(sleeps.size(), 2u);
+  EXPECT_GE(sleeps[0], absl::Milliseconds(8));
+  EXPECT_LE(sleeps[0], absl::Milliseconds(12));
+  EXPECT_GE(sleeps[1], absl::Milliseconds(16));
+  EXPECT_LE(sleeps[1], absl::Milliseconds(24));
+}
+
+// Always UNAVAILABLE: exactly max_attempts calls, then the last error.
+TEST(TokenClientTest, RetriesStopAtMaxAttempts) {
+  Fixture f(RetryPolicy{.max_attempts = 4, .initial_backoff = absl::Milliseconds(1)});
+  f.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
+                              v1::VerifyAccessResponse*) {
+    return ErrorStatus(grpc::StatusCode::UNAVAILABLE, "SERVICE_NOT_READY");
+  };
+  Result<AccessClaims> r = f.client->Verify({.access_token = "t"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.error().reason, ErrorReason::kServiceNotReady);
+  EXPECT_EQ(r.error().attempts, 4);
+  EXPECT_EQ(f.transport->verify_calls.load(), 4);
+  EXPECT_EQ(f.clock.sleeps().size(), 3u);
+}
+
+// Retries never pause past the deadline, and every attempt carries the
+// call's one deadline: 300 ms budget, pauses 100 then 200 ms ⇒ two attempts.
+TEST(TokenClientTest, RetriesRespectTheDeadline) {
+  Fixture f(RetryPolicy{.max_attempts = 10,
+                        .initial_backoff = absl::Milliseconds(100),
+                        .max_backoff = absl::Seconds(10),
+                        .multiplier = 2.0,
+                        .jitter = 0.0});
+  const absl::Time start = f.clock.Now();
+  const absl::Time deadline = start + absl::Milliseconds(300);
+  std::vector<absl::Time> deadlines;
+  f.transport->on_revoke_all = [&](absl::Time d, const v1::RevokeAllRequest&,
+                                   v1::RevokeAllResponse*) {
+    deadlines.push_back(d);
+    return ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE");
+  };
+  Result<int64_t> r = f.client->RevokeAll("carol", "", deadline);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(f.transport->revoke_all_calls.load(), 2);
+  EXPECT_THAT(deadlines, ElementsAre(deadline, deadline));
+  EXPECT_LE(f.clock.Now(), deadline);
+}
+
+// A deadline already in the past makes no call at all.
+TEST(TokenClientTest, PastDeadlineMakesNoCall) {
+  Fixture f;
+  Result<bool> r = f.client->RevokeSession("s", "", f.clock.Now() - absl::Seconds(1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(r.error().attempts, 0);
+  EXPECT_EQ(f.transport->revoke_session_calls.load(), 0);
+}
+
+// 16 concurrent Refresh calls with one token: exactly one RefreshTokens RPC,
+// and every caller receives its successor.
+TEST(TokenClientTest, ConcurrentRefreshesOfOneTokenMakeOneCall) {
+  Fixture f;
+  absl::Notification release;
+  f.transport->on_refresh = [&, next = f.transport->on_refresh](absl::Time d,
+                                                                const v1::RefreshTokensRequest& r,
+                                                                v1::RefreshTokensResponse* out) {
+    release.WaitForNotification();
+    return next(d, r, out);
+  };
+  constexpr int kCallers = 16;
+  std::vector<std::optional<Result<TokenPair>>> results(kCallers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] { results[i] = f.client->Refresh({.refresh_token = "tsr1_a"}); });
+  }
+  // Everyone has joined the one call in flight before it is allowed to end.
+  ASSERT_TRUE(PollUntil([&] { return f.client->RefreshWaiters("tsr1_a") == kCallers - 1; },
+                        absl::Seconds(10), absl::Milliseconds(1)));
+  EXPECT_EQ(f.transport->refresh_calls.load(), 1);
+  release.Notify();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(f.transport->refresh_calls.load(), 1);
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.has_value() && r->ok());
+    EXPECT_EQ((*r)->refresh_token, "tsr1_a+1");
+  }
+}
+
+// Failures are shared too: one failed RPC, every waiter gets the reason.
+TEST(TokenClientTest, ConcurrentRefreshesShareTheFailure) {
+  Fixture f;
+  absl::Notification release;
+  f.transport->on_refresh = [&](absl::Time, const v1::RefreshTokensRequest&,
+                                v1::RefreshTokensResponse*) {
+    release.WaitForNotification();
+    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "REFRESH_TOKEN_REUSED");
+  };
+  constexpr int kCallers = 4;
+  std::vector<std::optional<Result<TokenPair>>> results(kCallers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] { results[i] = f.client->Refresh({.refresh_token = "tsr1_b"}); });
+  }
+  ASSERT_TRUE(PollUntil([&] { return f.client->RefreshWaiters("tsr1_b") == kCallers - 1; },
+                        absl::Seconds(10), absl::Milliseconds(1)));
+  release.Notify();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(f.transport->refresh_calls.load(), 1);
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.has_value() && !r->ok());
+    EXPECT_EQ(r->error().reason, ErrorReason::kRefreshTokenReused);
+  }
+}
+
+// Refreshes one after another, or of different tokens, are separate calls.
+TEST(TokenClientTest, SequentialOrDifferentTokenRefreshesAreSeparateCalls) {
+  Fixture f;
+  EXPECT_TRUE(f.client->Refresh({.refresh_token = "tsr1_c"}).ok());
+  EXPECT_TRUE(f.client->Refresh({.refresh_token = "tsr1_c"}).ok());
+  EXPECT_TRUE(f.client->Refresh({.refresh_token = "tsr1_d"}).ok());
+  EXPECT_EQ(f.transport->refresh_calls.load(), 3);
+}
+
+}  // namespace
+}  // namespace token::client

@@ -1,0 +1,311 @@
+// tokenctl's parsing, exit codes and output (text and --json) against a fake
+// transport and a fake HTTP fetch; keygen writes into a temporary directory.
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "client/tokenctl/cli.h"
+#include "client/tokenctl/output.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/client/fake_transport.h"
+
+namespace token::tokenctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::token::client::testing::ErrorStatus;
+using ::token::client::testing::FakeTransport;
+
+GetEnv NoEnv() {
+  return [](const std::string&) { return std::optional<std::string>(); };
+}
+
+GetEnv Env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) {
+    auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
+// Runs tokenctl with `args` against `transport` (the fake is shared across
+// the client the command connects).
+struct Outcome {
+  int exit_code;
+  std::string out;
+  std::string err;
+  nlohmann::json json() const { return nlohmann::json::parse(out); }
+};
+
+struct Harness {
+  std::shared_ptr<FakeTransport> transport = std::make_shared<FakeTransport>();
+  HttpResponse http;
+  std::string last_server;
+
+  Outcome Run(const std::vector<std::string>& args, const std::string& stdin_text = "",
+              const GetEnv& env = NoEnv()) {
+    absl::StatusOr<Invocation> inv = ParseCommandLine(args, env);
+    if (!inv.ok()) return {kExitUsage, "", std::string(inv.status().message())};
+    Dependencies deps;
+    deps.connect = [this](const std::string& server, absl::Duration timeout) {
+      last_server = server;
+      // Forwards to the shared fake so the test can inspect it afterwards.
+      struct Forward final : client::TokenTransport {
+        std::shared_ptr<FakeTransport> f;
+        grpc::Status IssueTokens(absl::Time d, const v1::IssueTokensRequest& r,
+                                 v1::IssueTokensResponse* o) override {
+          return f->IssueTokens(d, r, o);
+        }
+        grpc::Status RefreshTokens(absl::Time d, const v1::RefreshTokensRequest& r,
+                                   v1::RefreshTokensResponse* o) override {
+          return f->RefreshTokens(d, r, o);
+        }
+        grpc::Status VerifyAccess(absl::Time d, const v1::VerifyAccessRequest& r,
+                                  v1::VerifyAccessResponse* o) override {
+          return f->VerifyAccess(d, r, o);
+        }
+        grpc::Status RevokeAll(absl::Time d, const v1::RevokeAllRequest& r,
+                               v1::RevokeAllResponse* o) override {
+          return f->RevokeAll(d, r, o);
+        }
+        grpc::Status RevokeSession(absl::Time d, const v1::RevokeSessionRequest& r,
+                                   v1::RevokeSessionResponse* o) override {
+          return f->RevokeSession(d, r, o);
+        }
+        grpc::Status ListSessions(absl::Time d, const v1::ListSessionsRequest& r,
+                                  v1::ListSessionsResponse* o) override {
+          return f->ListSessions(d, r, o);
+        }
+      };
+      auto forward = std::make_unique<Forward>();
+      forward->f = transport;
+      client::TokenClientOptions options;
+      options.timeout = timeout;
+      options.retry.initial_backoff = absl::Milliseconds(1);
+      return std::make_unique<client::TokenClient>(std::move(forward), options);
+    };
+    deps.http_get = [this](const std::string&, absl::Duration) { return http; };
+    deps.now = [] { return absl::FromUnixSeconds(1700000500); };
+    std::istringstream in(stdin_text);
+    std::ostringstream out, err;
+    const int code = tokenctl::Run(*inv, deps, in, out, err);
+    return {code, out.str(), err.str()};
+  }
+};
+
+// Flags may come before or after the command; repeated flags keep all values.
+TEST(TokenctlParseTest, FlagsAnywhereAndRepeated) {
+  absl::StatusOr<Invocation> inv = ParseCommandLine(
+      {"--json", "issue", "alice", "--role", "a", "--role=b", "--server=h:1"}, NoEnv());
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, "issue");
+  EXPECT_EQ(inv->args, std::vector<std::string>{"alice"});
+  EXPECT_EQ(inv->flags.at("role"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(inv->server, "h:1");
+  EXPECT_TRUE(inv->json);
+}
+
+// --server beats TOKEN_SERVER, which beats the default.
+TEST(TokenctlParseTest, ServerFromFlagThenEnvironmentThenDefault) {
+  EXPECT_EQ(ParseCommandLine({"revoke-all", "x"}, NoEnv())->server, kDefaultServer);
+  EXPECT_EQ(ParseCommandLine({"revoke-all", "x"}, Env({{"TOKEN_SERVER", "e:2"}}))->server, "e:2");
+  EXPECT_EQ(
+      ParseCommandLine({"revoke-all", "x", "--server=f:3"}, Env({{"TOKEN_SERVER", "e:2"}}))->server,
+      "f:3");
+  EXPECT_EQ(ParseCommandLine({"jwks"}, NoEnv())->Flag("jwks-url"), kDefaultJwksUrl);
+}
+
+// Usage errors: unknown command or flag, a flag of another command, argument
+// count, bad values.
+TEST(TokenctlParseTest, UsageErrorsAreRejected) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {},
+           {"frobnicate"},
+           {"issue"},
+           {"issue", "a", "b"},
+           {"issue", "a", "--bogus"},
+           {"verify", "t", "--role=x"},
+           {"issue", "a", "--audience"},
+           {"keygen", "--bits=1024"},
+           {"sessions", "a", "--page-size=-1"},
+           {"verify", "--timeout=0s"},
+           {"verify", "--json=maybe"},
+           {"-x"},
+       }) {
+    EXPECT_FALSE(ParseCommandLine(args, NoEnv()).ok()) << ::testing::PrintToString(args);
+  }
+  // After "--" everything is an argument, even if it looks like a flag.
+  absl::StatusOr<Invocation> inv = ParseCommandLine({"verify", "--", "--not-a-flag"}, NoEnv());
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->args, std::vector<std::string>{"--not-a-flag"});
+}
+
+TEST(TokenctlOutputTest, ExitCodesByStatus) {
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::OK), kExitOk);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::UNAUTHENTICATED), kExitRefused);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::INVALID_ARGUMENT), kExitRefused);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::PERMISSION_DENIED), kExitRefused);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::UNAVAILABLE), kExitUnavailable);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::DEADLINE_EXCEEDED), kExitUnavailable);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::RESOURCE_EXHAUSTED), kExitUnavailable);
+  EXPECT_EQ(ExitCodeFor(grpc::StatusCode::INTERNAL), kExitOther);
+  EXPECT_EQ(Rfc3339(absl::FromUnixSeconds(0)), "1970-01-01T00:00:00Z");
+}
+
+// --help prints the usage with the exit codes and exits 0.
+TEST(TokenctlRunTest, HelpDocumentsExitCodes) {
+  Harness h;
+  Outcome o = h.Run({"--help"});
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_THAT(o.out, HasSubstr("exit codes:"));
+  EXPECT_THAT(o.out, HasSubstr("3  the service is unavailable"));
+}
+
+// issue --json: one object with the pair, field names as in the .proto.
+TEST(TokenctlRunTest, IssueJsonPrintsThePair) {
+  Harness h;
+  Outcome o = h.Run({"issue", "alice", "--role=admin", "--json", "--server=s:9"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const nlohmann::json j = o.json();
+  EXPECT_EQ(j["access_token"], "access-for-alice");
+  EXPECT_EQ(j["refresh_token"], "tsr1_refresh-for-alice");
+  EXPECT_EQ(j["token_type"], "Bearer");
+  EXPECT_EQ(j["access_expires_at"], "2023-11-14T22:28:20Z");
+  EXPECT_EQ(h.last_server, "s:9");
+  EXPECT_EQ(h.transport->issue_calls.load(), 1);
+}
+
+// refresh reads the token from stdin and never echoes it.
+TEST(TokenctlRunTest, RefreshReadsStdinAndDoesNotEchoTheInput) {
+  Harness h;
+  h.transport->on_refresh = [](absl::Time, const v1::RefreshTokensRequest& r,
+                               v1::RefreshTokensResponse* out) {
+    EXPECT_EQ(r.refresh_token(), "tsr1_secret");
+    out->mutable_tokens()->set_refresh_token("tsr1_next");
+    return grpc::Status::OK;
+  };
+  Outcome o = h.Run({"refresh"}, "  tsr1_secret\n");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("tsr1_next"));
+  EXPECT_THAT(o.out + o.err, Not(HasSubstr("tsr1_secret")));
+  EXPECT_EQ(h.Run({"refresh"}, "").exit_code, kExitUsage);
+}
+
+// verify: claims on success (token not printed); a refusal exits 2 with the
+// reason in the JSON error object.
+TEST(TokenctlRunTest, VerifyRefusalExitsTwoWithReason) {
+  Harness h;
+  Outcome ok = h.Run({"verify", "eyJ.secret.token"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("subject:    alice"));
+  EXPECT_THAT(ok.out, Not(HasSubstr("eyJ.secret.token")));
+
+  h.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
+                              v1::VerifyAccessResponse*) {
+    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_REVOKED", "revoked");
+  };
+  Outcome refused = h.Run({"verify", "eyJ.secret.token", "--json"});
+  EXPECT_EQ(refused.exit_code, kExitRefused);
+  const nlohmann::json j = refused.json();
+  EXPECT_EQ(j["error"]["code"], "UNAUTHENTICATED");
+  EXPECT_EQ(j["error"]["reason"], "TOKEN_REVOKED");
+  EXPECT_THAT(refused.out + refused.err, Not(HasSubstr("eyJ.secret.token")));
+}
+
+// UNAVAILABLE (after retries) exits 3; INTERNAL exits 4.
+TEST(TokenctlRunTest, UnavailableExitsThreeOtherExitsFour) {
+  Harness h;
+  h.transport->on_revoke_all = [](absl::Time, const v1::RevokeAllRequest&, v1::RevokeAllResponse*) {
+    return ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE");
+  };
+  Outcome down = h.Run({"revoke-all", "alice", "--json"});
+  EXPECT_EQ(down.exit_code, kExitUnavailable);
+  EXPECT_EQ(down.json()["error"]["reason"], "DATABASE_UNAVAILABLE");
+  EXPECT_EQ(h.transport->revoke_all_calls.load(), 4);  // Retried within the deadline.
+
+  h.transport->on_revoke_all = [](absl::Time, const v1::RevokeAllRequest&, v1::RevokeAllResponse*) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "boom");
+  };
+  EXPECT_EQ(h.Run({"revoke-all", "alice"}).exit_code, kExitOther);
+}
+
+// revoke-all / revoke-session JSON shapes.
+TEST(TokenctlRunTest, RevokeCommandsJson) {
+  Harness h;
+  Outcome all = h.Run({"revoke-all", "alice", "--reason=password reset", "--json"});
+  ASSERT_EQ(all.exit_code, 0);
+  EXPECT_EQ(all.json(), (nlohmann::json{{"subject", "alice"}, {"revoked_sessions", 3}}));
+  Outcome one = h.Run({"revoke-session", "00000000-0000-4000-8000-000000000001", "--json"});
+  ASSERT_EQ(one.exit_code, 0);
+  EXPECT_EQ(one.json()["revoked"], true);
+}
+
+// sessions --all follows next_page_token until it is empty.
+TEST(TokenctlRunTest, SessionsAllFollowsPages) {
+  Harness h;
+  h.transport->on_list = [](absl::Time, const v1::ListSessionsRequest& r,
+                            v1::ListSessionsResponse* out) {
+    v1::Session* s = out->add_sessions();
+    s->set_session_id(r.page_token().empty() ? "first" : "second");
+    s->mutable_expires_at()->set_seconds(1700000000);  // Before `now`: expired.
+    s->mutable_absolute_expires_at()->set_seconds(1800000000);
+    if (r.page_token().empty()) out->set_next_page_token("p2");
+    return grpc::Status::OK;
+  };
+  Outcome o = h.Run({"sessions", "alice", "--all", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const nlohmann::json j = o.json();
+  ASSERT_EQ(j["sessions"].size(), 2u);
+  EXPECT_EQ(j["sessions"][1]["session_id"], "second");
+  EXPECT_EQ(j["sessions"][0]["revoked_at"], nullptr);
+  EXPECT_EQ(j["next_page_token"], "");
+  Outcome text = h.Run({"sessions", "alice"});
+  EXPECT_THAT(text.out, HasSubstr("expired"));
+  EXPECT_THAT(text.out, HasSubstr("more: --page-token=p2"));
+}
+
+// jwks: the key table; unreachable exits 3, other HTTP failures 4.
+TEST(TokenctlRunTest, JwksFetchOutcomes) {
+  Harness h;
+  h.http.status = 200;
+  h.http.body = R"({"keys":[{"kty":"RSA","use":"sig","alg":"RS256","kid":"k1","n":")" +
+                std::string(342, 'A') + R"(","e":"AQAB"}]})";
+  h.http.cache_control = "public, max-age=300";
+  Outcome o = h.Run({"jwks"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("k1"));
+  EXPECT_THAT(o.out, HasSubstr("2048"));
+  EXPECT_EQ(h.Run({"jwks", "--json"}).json()["keys"][0]["kid"], "k1");
+
+  h.http = HttpResponse{.status = 0, .error = "Connection"};
+  EXPECT_EQ(h.Run({"jwks"}).exit_code, kExitUnavailable);
+  h.http = HttpResponse{.status = 404};
+  EXPECT_EQ(h.Run({"jwks"}).exit_code, kExitOther);
+  h.http = HttpResponse{.status = 200, .body = "not json"};
+  EXPECT_EQ(h.Run({"jwks", "--json"}).json()["error"]["code"], "BAD_RESPONSE");
+  EXPECT_EQ(h.Run({"jwks", "--jwks-url=ftp://x"}).exit_code, kExitUsage);
+}
+
+// keygen writes a 0600 key file and reports its path and kid.
+TEST(TokenctlRunTest, KeygenWritesAKey) {
+  const std::string dir = ::testing::TempDir() + "/tokenctl-keygen-" +
+                          std::to_string(::testing::UnitTest::GetInstance()->random_seed());
+  std::filesystem::remove_all(dir);
+  Harness h;
+  Outcome o = h.Run({"keygen", "--key-dir=" + dir, "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const nlohmann::json j = o.json();
+  EXPECT_EQ(j["bits"], 2048);
+  EXPECT_EQ(j["kid"].get<std::string>().size(), 43u);  // base64url SHA-256.
+  const std::filesystem::path path = j["path"].get<std::string>();
+  ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_THAT(o.out, Not(HasSubstr("PRIVATE KEY")));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace token::tokenctl
