@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "server/api/proto_conversion.h"
 #include "server/api/request_decoding.h"
@@ -26,6 +27,16 @@ const Reasons kRevokeAllReasons = {{1, ErrorReason::kInvalidSubject}};
 const Reasons kRevokeSessionReasons = {{1, ErrorReason::kInvalidSessionId}};
 const Reasons kListReasons = {{1, ErrorReason::kInvalidSubject},
                               {3, ErrorReason::kInvalidPageToken}};
+
+// PeerAddress turns gRPC's peer URI ("ipv4:10.0.0.7:51234",
+// "ipv6:[::1]:51234") into the bare address.
+std::string PeerAddress(absl::string_view peer) {
+  const size_t colon = peer.find(':');
+  absl::string_view rest = colon == absl::string_view::npos ? peer : peer.substr(colon + 1);
+  if (absl::ConsumePrefix(&rest, "[")) return std::string(rest.substr(0, rest.find(']')));
+  const size_t port = rest.rfind(':');
+  return std::string(port == absl::string_view::npos ? rest : rest.substr(0, port));
+}
 
 }  // namespace
 
@@ -99,12 +110,13 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(grpc::CallbackServ
                                                               grpc::ByteBuffer* response) {
   return Offload<v1::RefreshTokensRequest, v1::RefreshTokensResponse>(
       Rpc::kRefreshTokens, context, request, response, kRefreshReasons,
-      [this](const v1::RefreshTokensRequest& req,
-             absl::Time deadline) -> absl::StatusOr<v1::RefreshTokensResponse> {
+      [this, peer = PeerAddress(context->peer())](
+          const v1::RefreshTokensRequest& req,
+          absl::Time deadline) -> absl::StatusOr<v1::RefreshTokensResponse> {
         std::optional<ClientMetadata> client;
         if (req.has_client()) client = FromProto(req.client());
         absl::StatusOr<IssuedTokens> tokens =
-            sessions_.Refresh(req.refresh_token(), client, deadline);
+            sessions_.Refresh(req.refresh_token(), client, deadline, peer);
         if (ReasonOf(tokens.status()) == ErrorReason::kRefreshTokenReused) {
           metrics_.RecordSessionsRevoked("reuse_detected", 1);
         }

@@ -32,6 +32,7 @@
 #include "server/store/migrator.h"
 #include "server/store/pg_revocation_feed.h"
 #include "server/store/pg_session_store.h"
+#include "server/tls/server_tls.h"
 
 namespace token {
 namespace {
@@ -119,6 +120,55 @@ void RefreshGauges(Metrics& metrics, const Readiness& readiness, const Revocatio
   metrics.SetKeys(keys);
 }
 
+RequestLimits RequestLimitsOf(const ServerConfig& config) {
+  return {.max_roles = static_cast<size_t>(config.max_roles),
+          .max_role_bytes = static_cast<size_t>(config.max_role_bytes),
+          .max_user_agent_bytes = static_cast<size_t>(config.max_user_agent_bytes),
+          .max_access_token_bytes = static_cast<size_t>(config.max_token_bytes)};
+}
+
+bool IsLoopback(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+// SetUpTls builds the TLS state from the flags; null for plaintext.
+absl::StatusOr<std::unique_ptr<tls::ServerTls>> SetUpTls(const ServerConfig& config,
+                                                         const Clock& clock) {
+  if (config.tls_cert.empty()) return nullptr;
+  return tls::ServerTls::Create(
+      {.paths = {.cert = config.tls_cert, .key = config.tls_key, .client_ca = config.tls_client_ca},
+       .authz_policy = config.authz_policy,
+       .reload_interval = config.tls_reload_interval,
+       .mirror_parent = ""},
+      clock);
+}
+
+// TransportMode names the set-up for logs, and warns about the open ones.
+std::string TransportMode(const ServerConfig& config, const tls::ServerTls* tls) {
+  if (tls == nullptr) {
+    if (!IsLoopback(config.grpc_listen)) {
+      Log(LogLevel::kWarning,
+          "gRPC is plaintext on a non-loopback address: every caller may call every RPC "
+          "(see --tls-cert, --tls-client-ca, --authz-policy)",
+          {{"address", config.grpc_listen}});
+    }
+    return "plaintext";
+  }
+  if (!tls->mutual()) {
+    Log(LogLevel::kWarning,
+        "TLS without client certificates: every caller may call every RPC, IssueTokens included "
+        "(see --tls-client-ca, --authz-policy)");
+    return "tls";
+  }
+  if (!tls->authorizes()) {
+    Log(LogLevel::kWarning,
+        "mTLS without --authz-policy: every certificate the client CA signed may call every RPC");
+    return "mtls";
+  }
+  return "mtls+authz";
+}
+
 }  // namespace
 
 void BlockSignals() {
@@ -159,6 +209,20 @@ int RunKeygen(const ServerConfig& config) {
 
 int RunServe(const ServerConfig& config) {
   RealClock clock;
+  // TLS first: a bad certificate, key, CA or policy is bad configuration and
+  // should not wait for the database.
+  absl::StatusOr<std::unique_ptr<tls::ServerTls>> tls_setup = SetUpTls(config, clock);
+  if (!tls_setup.ok()) {
+    Log(LogLevel::kError, "cannot set up TLS",
+        {{"error", std::string(tls_setup.status().message())}});
+    return tls_setup.status().code() == absl::StatusCode::kInvalidArgument ? kExitBadConfig
+                                                                           : kExitFailure;
+  }
+  // Declared before the gRPC server, so the server (which reads the TLS
+  // credential files) is destroyed first.
+  std::unique_ptr<tls::ServerTls> tls = *std::move(tls_setup);
+  const std::string transport = TransportMode(config, tls.get());
+
   const std::string url = DatabaseUrl(config);
   if (config.migrate && !MigrateWithRetry(url)) return kExitFailure;
 
@@ -212,10 +276,16 @@ int RunServe(const ServerConfig& config) {
       .refresh_idle_ttl = config.refresh_idle_ttl,
       .refresh_absolute_ttl = config.refresh_absolute_ttl,
       .reuse_grace = config.reuse_grace,
+      .limits = RequestLimitsOf(config),
+      .refresh_failures = {.limit = config.refresh_failure_limit,
+                           .window = config.refresh_failure_window},
   };
   SessionService sessions(session_options, *store, keys, chain, clock, revocations);
-  AccessVerifier verifier({config.issuer, config.audience, config.clock_skew}, keys, revocations,
-                          clock);
+  AccessVerifier verifier({.issuer = config.issuer,
+                           .default_audience = config.audience,
+                           .clock_skew = config.clock_skew,
+                           .limits = RequestLimitsOf(config)},
+                          keys, revocations, clock);
   SweeperOptions sweeper_options;
   // A revocation must outlive every access token it can reject.
   sweeper_options.revoked_retention =
@@ -229,9 +299,12 @@ int RunServe(const ServerConfig& config) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(
+      config.grpc_listen,
+      tls != nullptr ? tls->GrpcCredentials() : grpc::InsecureServerCredentials(), &grpc_port);
   builder.RegisterService(&handlers);
-  builder.SetMaxReceiveMessageSize(64 * 1024);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     Log(LogLevel::kError, "cannot listen for gRPC", {{"address", config.grpc_listen}});
@@ -240,9 +313,10 @@ int RunServe(const ServerConfig& config) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
 
-  HttpServer http(
-      {.listen = config.http_listen, .jwks_max_age = JwksMaxAge(config.key_publish_period)}, keys,
-      readiness, [&] { return metrics.Render(); });
+  HttpServer http({.listen = config.http_listen,
+                   .jwks_max_age = JwksMaxAge(config.key_publish_period),
+                   .tls = tls != nullptr ? &tls->certificates() : nullptr},
+                  keys, readiness, [&] { return metrics.Render(); });
   metrics.SetScrapeHook([&](Metrics& m) {
     RefreshGauges(m, readiness, revocations, *store, *workers, watcher, clock.Now());
   });
@@ -254,9 +328,12 @@ int RunServe(const ServerConfig& config) {
   Log(LogLevel::kInfo, "serving",
       {{"grpc_port", absl::StrCat(grpc_port)},
        {"http_port", absl::StrCat(http.port())},
+       {"transport", transport},
        {"kid", keys.Current()->SigningKeyAt(clock.Now()).kid()}});
-  // Key states follow the clock and the key directory from here on.
+  // Key states follow the clock and the key directory from here on, and
+  // TLS material its files.
   watcher.Start();
+  if (tls != nullptr) tls->Start();
 
   // Maintenance: readiness probes, gRPC health, revocation pruning, sweeping.
   absl::Notification stop_maintenance;
@@ -283,8 +360,9 @@ int RunServe(const ServerConfig& config) {
   for (;;) {
     const int sig = WaitForSignal(absl::Hours(1));
     if (sig == SIGHUP) {
-      // Logs its outcome; a failure keeps the keys in use.
+      // Each logs its outcome; a failure keeps the keys (certificate) in use.
       (void)watcher.Reload();
+      if (tls != nullptr) (void)tls->Reload();
     } else if (sig == SIGTERM || sig == SIGINT) {
       break;
     }
@@ -299,6 +377,7 @@ int RunServe(const ServerConfig& config) {
   maintenance.join();
   watcher.Stop();
   http.Stop();
+  if (tls != nullptr) tls->Stop();
   workers.reset();  // Finishes queued work; none remains after Shutdown.
   Log(LogLevel::kInfo, "stopped");
   return kExitOk;

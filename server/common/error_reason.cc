@@ -61,6 +61,8 @@ ReasonInfo Describe(ErrorReason reason) {
       return {"SERVICE_NOT_READY", C::kUnavailable};
     case ErrorReason::kOverloaded:
       return {"OVERLOADED", C::kResourceExhausted};
+    case ErrorReason::kRateLimited:
+      return {"RATE_LIMITED", C::kResourceExhausted};
     case ErrorReason::kDeadlineExceeded:
       return {"DEADLINE_EXCEEDED", C::kDeadlineExceeded};
   }
@@ -78,7 +80,7 @@ constexpr std::array kAllReasons = {
     ErrorReason::kTokenIssuerMismatch,   ErrorReason::kTokenRevoked,
     ErrorReason::kMissingRole,           ErrorReason::kDatabaseUnavailable,
     ErrorReason::kServiceNotReady,       ErrorReason::kOverloaded,
-    ErrorReason::kDeadlineExceeded,
+    ErrorReason::kRateLimited,           ErrorReason::kDeadlineExceeded,
 };
 
 }  // namespace

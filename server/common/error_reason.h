@@ -54,6 +54,8 @@ enum class ErrorReason {
   kServiceNotReady,
   // Too much work is queued.
   kOverloaded,
+  // Too many failed refresh attempts for this session or client address.
+  kRateLimited,
   // The caller's deadline passed before the work was done.
   kDeadlineExceeded,
 };

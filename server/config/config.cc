@@ -39,23 +39,40 @@ ABSL_FLAG(absl::Duration, clock_skew, absl::Seconds(30), "leeway on exp and nbf"
 ABSL_FLAG(absl::Duration, key_publish_period, absl::Hours(1),
           "how long a new signing key is published before it signs; JWKS max-age is half");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations before serving");
-ABSL_FLAG(std::string, tls_cert, "", "server certificate PEM (enables TLS)");
-ABSL_FLAG(std::string, tls_key, "", "server private key PEM");
-ABSL_FLAG(std::string, tls_client_ca, "", "CA bundle for client certificates (enables mTLS)");
-ABSL_FLAG(std::string, authz_policy, "", "gRPC authorization policy file");
+ABSL_FLAG(std::string, tls_cert, "",
+          "server certificate chain PEM, leaf first (with --tls-key: TLS on gRPC and HTTP)");
+ABSL_FLAG(std::string, tls_key, "", "private key PEM of --tls-cert (unencrypted)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "CA bundle PEM; client certificates are then required and verified (mTLS)");
+ABSL_FLAG(std::string, authz_policy, "",
+          "gRPC authorization policy JSON matching client-certificate identities per RPC "
+          "(needs --tls-client-ca)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(60),
+          "how often the TLS files and the policy are checked for changes (whole seconds)");
 ABSL_FLAG(int, db_pool_size, 8, "database connections (and worker threads)");
 ABSL_FLAG(int, max_pending_calls, 512, "calls waiting for a worker before RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "how long SIGTERM waits for in-flight calls");
+ABSL_FLAG(int, max_roles, 64, "most roles one IssueTokens may carry");
+ABSL_FLAG(int, max_role_bytes, 128, "longest role name in bytes");
+ABSL_FLAG(int, max_user_agent_bytes, 512, "longest client user agent in bytes");
+ABSL_FLAG(int, max_token_bytes, 8192, "longest access token VerifyAccess accepts, in bytes");
+ABSL_FLAG(int, max_message_bytes, 65536, "largest gRPC request message in bytes");
+ABSL_FLAG(int, max_concurrent_streams, 100, "concurrent calls per gRPC connection");
+ABSL_FLAG(int, refresh_failure_limit, 20,
+          "failed refreshes per session or client address per window before "
+          "RESOURCE_EXHAUSTED; 0 disables");
+ABSL_FLAG(absl::Duration, refresh_failure_window, absl::Minutes(1),
+          "window over which --refresh-failure-limit refills");
 ABSL_FLAG(int, bits, 2048, "keygen: RSA key size (2048, 3072 or 4096)");
 
 namespace token {
 namespace {
 
 // Every flag this binary accepts, by its Abseil name.
-// One name per line (clang-format would lay 21 entries out as a grid).
+// One name per line (clang-format would lay them out as a grid).
 // clang-format off
-constexpr std::array<absl::string_view, 21> kFlagNames = {
+constexpr absl::string_view kFlagNames[] = {
     "grpc_listen",
     "http_listen",
     "database_url",
@@ -73,9 +90,18 @@ constexpr std::array<absl::string_view, 21> kFlagNames = {
     "tls_key",
     "tls_client_ca",
     "authz_policy",
+    "tls_reload_interval",
     "db_pool_size",
     "max_pending_calls",
     "drain_timeout",
+    "max_roles",
+    "max_role_bytes",
+    "max_user_agent_bytes",
+    "max_token_bytes",
+    "max_message_bytes",
+    "max_concurrent_streams",
+    "refresh_failure_limit",
+    "refresh_failure_window",
     "bits",
 };
 // clang-format on
@@ -135,6 +161,15 @@ absl::Status ValidateListen(absl::string_view flag, const std::string& value) {
   return absl::OkStatus();
 }
 
+// ValidateCount keeps a numeric limit within [min, max].
+absl::Status ValidateCount(absl::string_view flag, int value, int min, int max) {
+  if (value < min || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be between ", min, " and ", max));
+  }
+  return absl::OkStatus();
+}
+
 // ValidateRange keeps durations finite and sane: "inf" is valid Abseil
 // syntax, and a lifetime of years would overflow what the database stores.
 absl::Status ValidateRange(absl::string_view flag, absl::Duration d, absl::Duration min,
@@ -145,6 +180,29 @@ absl::Status ValidateRange(absl::string_view flag, absl::Duration d, absl::Durat
                                                    absl::FormatDuration(max)));
   }
   return absl::OkStatus();
+}
+
+// ValidateTls checks that the TLS flags make one of the three supported
+// set-ups: none (plaintext), TLS, or mTLS with an optional policy. Whether
+// the files themselves are usable is checked at start-up (server/tls/).
+absl::StatusOr<ServerConfig> ValidateTls(ServerConfig c) {
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key: client certificates are only asked "
+        "for over TLS");
+  }
+  if (!c.authz_policy.empty() && c.tls_client_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--authz-policy needs mTLS (--tls-cert, --tls-key and --tls-client-ca): the policy "
+        "identifies callers by their client certificates");
+  }
+  if (c.tls_reload_interval != absl::Seconds(absl::ToInt64Seconds(c.tls_reload_interval))) {
+    return absl::InvalidArgumentError("--tls-reload-interval must be a whole number of seconds");
+  }
+  return c;
 }
 
 absl::StatusOr<ServerConfig> ReadFlags() {
@@ -166,10 +224,19 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   c.authz_policy = absl::GetFlag(FLAGS_authz_policy);
+  c.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   c.max_pending_calls = absl::GetFlag(FLAGS_max_pending_calls);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   c.key_bits = absl::GetFlag(FLAGS_bits);
+  c.max_roles = absl::GetFlag(FLAGS_max_roles);
+  c.max_role_bytes = absl::GetFlag(FLAGS_max_role_bytes);
+  c.max_user_agent_bytes = absl::GetFlag(FLAGS_max_user_agent_bytes);
+  c.max_token_bytes = absl::GetFlag(FLAGS_max_token_bytes);
+  c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  c.refresh_failure_limit = absl::GetFlag(FLAGS_refresh_failure_limit);
+  c.refresh_failure_window = absl::GetFlag(FLAGS_refresh_failure_window);
 
   constexpr absl::Duration kTenYears = absl::Hours(24 * 3653);
   absl::Status s = ValidateListen("grpc-listen", c.grpc_listen);
@@ -193,6 +260,21 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   if (s.ok()) {
     s = ValidateRange("drain-timeout", c.drain_timeout, absl::Milliseconds(1), absl::Hours(1));
   }
+  if (s.ok()) {
+    s = ValidateRange("tls-reload-interval", c.tls_reload_interval, absl::Seconds(1),
+                      absl::Hours(24));
+  }
+  if (s.ok()) s = ValidateCount("max-roles", c.max_roles, 0, 1024);
+  if (s.ok()) s = ValidateCount("max-role-bytes", c.max_role_bytes, 1, 4096);
+  if (s.ok()) s = ValidateCount("max-user-agent-bytes", c.max_user_agent_bytes, 0, 16384);
+  if (s.ok()) s = ValidateCount("max-token-bytes", c.max_token_bytes, 1024, 65536);
+  if (s.ok()) s = ValidateCount("max-message-bytes", c.max_message_bytes, 4096, 16 << 20);
+  if (s.ok()) s = ValidateCount("max-concurrent-streams", c.max_concurrent_streams, 1, 100000);
+  if (s.ok()) s = ValidateCount("refresh-failure-limit", c.refresh_failure_limit, 0, 1000000);
+  if (s.ok()) {
+    s = ValidateRange("refresh-failure-window", c.refresh_failure_window, absl::Seconds(1),
+                      absl::Hours(24));
+  }
   if (!s.ok()) return s;
   if (c.refresh_idle_ttl > c.refresh_absolute_ttl) {
     return absl::InvalidArgumentError(
@@ -211,15 +293,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   if (c.key_bits != 2048 && c.key_bits != 3072 && c.key_bits != 4096) {
     return absl::InvalidArgumentError("--bits must be 2048, 3072 or 4096");
   }
-  if (c.tls_cert.empty() != c.tls_key.empty()) {
-    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
-  }
-  if (!c.tls_cert.empty() || !c.tls_client_ca.empty() || !c.authz_policy.empty()) {
-    // Issue-tracked: TLS, mTLS and authorization policies are not built yet.
-    return absl::UnimplementedError(
-        "--tls-cert, --tls-key, --tls-client-ca and --authz-policy are not supported yet");
-  }
-  return c;
+  return ValidateTls(c);
 }
 
 }  // namespace

@@ -31,16 +31,32 @@ struct ServerConfig {
   // the JWKS may be cached for half of it.
   absl::Duration key_publish_period;
   bool migrate = true;
+  // TLS: all empty = plaintext. tls_cert + tls_key = TLS on gRPC and HTTP;
+  // + tls_client_ca = mTLS (client certificates required and verified);
+  // + authz_policy = gRPC authorization policy per RPC (needs mTLS).
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
   std::string authz_policy;
+  // How often the TLS files and the policy are checked for changes.
+  absl::Duration tls_reload_interval;
   // Database connections, and worker threads that use them.
   int db_pool_size = 8;
   // Calls that may wait for a worker before new ones get RESOURCE_EXHAUSTED.
   int max_pending_calls = 512;
   // How long SIGTERM waits for in-flight calls.
   absl::Duration drain_timeout;
+  // Input limits (SPEC section 6). Subject and audience stay at the 255 bytes
+  // the contract fixes.
+  int max_roles = 64;
+  int max_role_bytes = 128;
+  int max_user_agent_bytes = 512;
+  int max_token_bytes = 8192;
+  int max_message_bytes = 65536;
+  int max_concurrent_streams = 100;
+  // Failed refreshes a session or client address may make per window.
+  int refresh_failure_limit = 20;
+  absl::Duration refresh_failure_window;
   // keygen only: RSA modulus size.
   int key_bits = 2048;
 };

@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "httplib.h"
+#include "server/tls/https_context.h"
 
 namespace token {
 namespace {
@@ -17,6 +18,13 @@ bool SplitHostPort(const std::string& listen, std::string& host, int& port) {
     host = host.substr(1, host.size() - 2);
   }
   return absl::SimpleAtoi(listen.substr(colon + 1), &port);
+}
+
+std::unique_ptr<httplib::Server> MakeServer(const HttpServer::Options& options) {
+  if (options.tls == nullptr) return std::make_unique<httplib::Server>();
+  const tls::TlsMaterialSource* source = options.tls;
+  return std::make_unique<httplib::SSLServer>(
+      [source](SSL_CTX& ctx) { return tls::ConfigureHttpsContext(ctx, *source); });
 }
 
 }  // namespace
@@ -37,7 +45,7 @@ HttpServer::HttpServer(Options options, const KeyProvider& keys, const Readiness
       keys_(keys),
       readiness_(readiness),
       metrics_(std::move(metrics)),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(MakeServer(options_)) {
   server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(5, 0);
@@ -73,6 +81,9 @@ HttpServer::HttpServer(Options options, const KeyProvider& keys, const Readiness
 HttpServer::~HttpServer() { Stop(); }
 
 absl::Status HttpServer::Start() {
+  if (!server_->is_valid()) {
+    return absl::InternalError(absl::StrCat("cannot set up HTTPS on ", options_.listen));
+  }
   std::string host;
   int port = 0;
   if (!SplitHostPort(options_.listen, host, port)) {

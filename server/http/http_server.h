@@ -1,9 +1,11 @@
-// HttpServer: the plain-HTTP side for resource servers and orchestrators:
+// HttpServer: the HTTP side for resource servers and orchestrators:
 //   GET /.well-known/jwks.json  public keys (RFC 7517), cacheable, ETag/304
 //   GET /healthz                the process is alive
 //   GET /readyz                 200 when ready to serve, else 503 (JSON detail)
 //   GET /metrics                Prometheus text format
-// Built on cpp-httplib; runs its own small thread pool.
+// Built on cpp-httplib; runs its own small thread pool. Plain HTTP by default;
+// HTTPS with the server's TLS certificate (reloaded with it) when TLS is on.
+// Client certificates are never asked for: everything here is public.
 #ifndef TOKEN_SERVER_HTTP_HTTP_SERVER_H_
 #define TOKEN_SERVER_HTTP_HTTP_SERVER_H_
 
@@ -16,6 +18,7 @@
 #include "absl/time/time.h"
 #include "server/health/readiness.h"
 #include "server/keys/key_provider.h"
+#include "server/tls/tls_material.h"
 
 namespace httplib {
 class Server;
@@ -30,6 +33,9 @@ class HttpServer {
     // How long clients may cache the JWKS (Cache-Control max-age, whole
     // seconds); see JwksMaxAge in server/keys/key_rotation.h.
     absl::Duration jwks_max_age = absl::Minutes(5);
+    // tls: when set, serve HTTPS with the certificate this source holds at
+    // each handshake. Must outlive the server.
+    const tls::TlsMaterialSource* tls = nullptr;
   };
 
   // `metrics` renders the Prometheus exposition text.
@@ -37,7 +43,8 @@ class HttpServer {
              std::function<std::string()> metrics);
   ~HttpServer();
 
-  // Start binds and serves in the background. Fails if the address is taken.
+  // Start binds and serves in the background. Fails if the address is taken
+  // or the HTTPS context cannot be set up.
   absl::Status Start();
   // Stop stops accepting and joins the server thread.
   void Stop();

@@ -18,8 +18,11 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
       request.audience.empty() ? options_.default_audience : request.audience;
   if (absl::Status s = ValidateAudience(audience, ErrorReason::kInvalidRequest); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> required =
-      NormalizeRoles(request.required_roles, ErrorReason::kInvalidRequest);
+      NormalizeRoles(request.required_roles, ErrorReason::kInvalidRequest, options_.limits);
   if (!required.ok()) return required.status();
+  if (request.access_token.size() > options_.limits.max_access_token_bytes) {
+    return MakeError(ErrorReason::kTokenMalformed, "token is too long");
+  }
 
   VerifyOptions verify;
   verify.issuer = options_.issuer;

@@ -11,6 +11,7 @@
 #include "server/common/clock.h"
 #include "server/jwt/claims.h"
 #include "server/keys/key_provider.h"
+#include "server/session/request_validation.h"
 #include "server/session/revocation_set.h"
 
 namespace token {
@@ -19,6 +20,7 @@ struct AccessVerifierOptions {
   std::string issuer;
   std::string default_audience;
   absl::Duration clock_skew = absl::Seconds(30);
+  RequestLimits limits;
 };
 
 struct VerifyAccessRequest {

@@ -81,22 +81,26 @@ absl::Status ValidateAudience(absl::string_view audience, ErrorReason reason) {
 }
 
 absl::StatusOr<std::vector<std::string>> NormalizeRoles(const std::vector<std::string>& roles,
-                                                        ErrorReason reason) {
-  if (roles.size() > kMaxRoles) {
-    return MakeError(reason, absl::StrCat("at most ", kMaxRoles, " roles are allowed"));
+                                                        ErrorReason reason,
+                                                        const RequestLimits& limits) {
+  if (roles.size() > limits.max_roles) {
+    return MakeError(reason, absl::StrCat("at most ", limits.max_roles, " roles are allowed"));
   }
   std::vector<std::string> out;
   absl::flat_hash_set<absl::string_view> seen;
   for (const std::string& role : roles) {
-    if (absl::Status s = CheckText(role, "role", 1, kMaxRoleBytes, reason); !s.ok()) return s;
+    if (absl::Status s = CheckText(role, "role", 1, limits.max_role_bytes, reason); !s.ok()) {
+      return s;
+    }
     if (seen.insert(role).second) out.push_back(role);
   }
   return out;
 }
 
-absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason) {
+absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason,
+                            const RequestLimits& limits) {
   if (absl::Status s =
-          CheckText(client.user_agent, "client.user_agent", 0, kMaxUserAgentBytes, reason);
+          CheckText(client.user_agent, "client.user_agent", 0, limits.max_user_agent_bytes, reason);
       !s.ok()) {
     return s;
   }

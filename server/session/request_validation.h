@@ -15,12 +15,19 @@
 
 namespace token {
 
+// Fixed by the contract.
 inline constexpr size_t kMaxSubjectBytes = 255;
 inline constexpr size_t kMaxAudienceBytes = 255;
-inline constexpr size_t kMaxRoles = 64;
-inline constexpr size_t kMaxRoleBytes = 128;
-inline constexpr size_t kMaxUserAgentBytes = 512;
 inline constexpr size_t kMaxRevokeReasonBytes = 256;
+
+// RequestLimits: the configurable limits (--max-roles, --max-role-bytes,
+// --max-user-agent-bytes, --max-token-bytes); defaults as documented.
+struct RequestLimits {
+  size_t max_roles = 64;
+  size_t max_role_bytes = 128;
+  size_t max_user_agent_bytes = 512;
+  size_t max_access_token_bytes = 8192;
+};
 
 // IsValidUtf8 is true for well-formed UTF-8: no overlong forms, surrogates
 // or code points past U+10FFFF.
@@ -37,14 +44,17 @@ absl::Status ValidateSubject(absl::string_view subject);
 // ValidateAudience: 1–255 bytes of printable UTF-8, else `reason`.
 absl::Status ValidateAudience(absl::string_view audience, ErrorReason reason);
 
-// NormalizeRoles: at most 64 roles of 1–128 bytes of printable UTF-8, else
-// `reason`; returns them with duplicates dropped, first occurrence kept.
+// NormalizeRoles: at most limits.max_roles roles of 1–max_role_bytes bytes of
+// printable UTF-8, else `reason`; returns them with duplicates dropped, first
+// occurrence kept.
 absl::StatusOr<std::vector<std::string>> NormalizeRoles(const std::vector<std::string>& roles,
-                                                        ErrorReason reason);
+                                                        ErrorReason reason,
+                                                        const RequestLimits& limits = {});
 
-// ValidateClient: user agent ≤ 512 bytes of printable UTF-8; IP address empty
-// or a literal IPv4/IPv6 address; else `reason`.
-absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason);
+// ValidateClient: user agent ≤ limits.max_user_agent_bytes of printable UTF-8;
+// IP address empty or a literal IPv4/IPv6 address; else `reason`.
+absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason,
+                            const RequestLimits& limits = {});
 
 // ValidateRevokeReason: ≤ 256 bytes of printable UTF-8, else INVALID_REQUEST.
 absl::Status ValidateRevokeReason(absl::string_view reason);

@@ -30,7 +30,8 @@ SessionService::SessionService(SessionOptions options, SessionStore& store, cons
       keys_(keys),
       chain_(chain),
       clock_(clock),
-      revocations_(revocations) {}
+      revocations_(revocations),
+      refresh_failures_(options_.refresh_failures) {}
 
 absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
                                                       const RefreshToken& refresh,
@@ -74,18 +75,19 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
                                                    absl::Time deadline) const {
   if (absl::Status s = ValidateSubject(request.subject); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> roles =
-      NormalizeRoles(request.roles, ErrorReason::kInvalidClaims);
+      NormalizeRoles(request.roles, ErrorReason::kInvalidClaims, options_.limits);
   if (!roles.ok()) return roles.status();
   const std::string& audience =
       request.audience.empty() ? options_.default_audience : request.audience;
   if (absl::Status s = ValidateAudience(audience, ErrorReason::kInvalidClaims); !s.ok()) return s;
-  if (absl::Status s = ValidateClient(request.client, ErrorReason::kInvalidClaims); !s.ok()) {
+  if (absl::Status s = ValidateClient(request.client, ErrorReason::kInvalidClaims, options_.limits);
+      !s.ok()) {
     return s;
   }
 
   const absl::Time now = clock_.Now();
   const Uuid id = NewUuidV4();
-  const RefreshToken refresh = RefreshSecretChain::NewToken(id);
+  const RefreshToken refresh = chain_.NewToken(id);
 
   SessionRow session;
   session.session_id = UuidToString(id);
@@ -116,13 +118,50 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
   return tokens;
 }
 
+absl::Status SessionService::RefreshFailed(const std::string& session_key,
+                                           const std::string& address_key, absl::Status failure,
+                                           absl::Time now) const {
+  // A shared address (a NAT, a gateway) must not turn a genuine token's
+  // precise answer into RATE_LIMITED: only forgeries are limited by address.
+  const bool forged = ReasonOf(failure) == ErrorReason::kRefreshTokenInvalid;
+  bool limited = forged && refresh_failures_.Exhausted(address_key, now);
+  refresh_failures_.RecordFailure(address_key, now);
+  if (!session_key.empty()) {
+    limited = refresh_failures_.Exhausted(session_key, now) || limited;
+    refresh_failures_.RecordFailure(session_key, now);
+  }
+  if (!limited) return failure;
+  return MakeError(ErrorReason::kRateLimited,
+                   "too many failed refresh attempts; retry later with a valid token");
+}
+
 absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_token,
                                                      const std::optional<ClientMetadata>& client,
-                                                     absl::Time deadline) const {
-  std::optional<RefreshToken> presented = ParseRefreshToken(refresh_token);
-  if (!presented.has_value()) return InvalidRefreshToken();
+                                                     absl::Time deadline,
+                                                     absl::string_view peer) const {
   if (client.has_value()) {
-    if (absl::Status s = ValidateClient(*client, ErrorReason::kInvalidRequest); !s.ok()) return s;
+    if (absl::Status s = ValidateClient(*client, ErrorReason::kInvalidRequest, options_.limits);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const std::string address_key = absl::StrCat(
+      "address:",
+      client.has_value() && !client->ip_address.empty() ? client->ip_address : std::string(peer));
+  std::optional<RefreshToken> presented = ParseRefreshToken(refresh_token);
+  // A token without our tag was never issued here: refused without any
+  // database work, and it can never count as reuse.
+  if (!presented.has_value() || !chain_.IsAuthentic(*presented)) {
+    const std::string session_key =
+        presented.has_value() ? "session:" + UuidToString(presented->session_id) : "";
+    return RefreshFailed(session_key, address_key, InvalidRefreshToken(), clock_.Now());
+  }
+  const std::string session_key = "session:" + UuidToString(presented->session_id);
+  // Only dead sessions (revoked, reused, expired) are ever charged for an
+  // authentic token, so this never refuses a refresh that could succeed.
+  if (refresh_failures_.Exhausted(session_key, clock_.Now())) {
+    return MakeError(ErrorReason::kRateLimited,
+                     "too many failed refresh attempts for this session; retry later");
   }
 
   const absl::Time now = clock_.Now();
@@ -152,13 +191,20 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
              {"generation", absl::StrCat(s.generation)},
              {"user_agent", client.has_value() ? client->user_agent : s.client.user_agent},
              {"ip_address", client.has_value() ? client->ip_address : s.client.ip_address}});
-      return MakeError(ErrorReason::kRefreshTokenReused,
-                       "refresh token was already used; the session has been revoked");
+      return RefreshFailed(
+          session_key, address_key,
+          MakeError(ErrorReason::kRefreshTokenReused,
+                    "refresh token was already used; the session has been revoked"),
+          now);
     }
     case RotateOutcome::kRevoked:
-      return MakeError(ErrorReason::kSessionRevoked, "session has been revoked");
+      return RefreshFailed(session_key, address_key,
+                           MakeError(ErrorReason::kSessionRevoked, "session has been revoked"),
+                           now);
     case RotateOutcome::kExpired:
-      return MakeError(ErrorReason::kRefreshTokenExpired, "refresh token has expired");
+      return RefreshFailed(
+          session_key, address_key,
+          MakeError(ErrorReason::kRefreshTokenExpired, "refresh token has expired"), now);
     case RotateOutcome::kNotFound:
       return InvalidRefreshToken();
   }

@@ -18,7 +18,9 @@
 #include "absl/time/time.h"
 #include "server/common/clock.h"
 #include "server/keys/key_provider.h"
+#include "server/session/failure_limiter.h"
 #include "server/session/refresh_token.h"
+#include "server/session/request_validation.h"
 #include "server/session/revocation_set.h"
 #include "server/store/session_store.h"
 
@@ -34,6 +36,9 @@ struct SessionOptions {
   absl::Duration refresh_idle_ttl = absl::Hours(168);
   absl::Duration refresh_absolute_ttl = absl::Hours(720);
   absl::Duration reuse_grace = absl::Seconds(10);
+  RequestLimits limits;
+  // Failed refreshes per session or client address (FailureLimiter).
+  FailureLimiter::Options refresh_failures;
 };
 
 struct IssueRequest {
@@ -68,10 +73,12 @@ class SessionService {
   absl::StatusOr<IssuedTokens> Issue(const IssueRequest& request, absl::Time deadline) const;
 
   // Refresh rotates `refresh_token` (SPEC section 4). `client`, when set,
-  // replaces the session's recorded client metadata.
+  // replaces the session's recorded client metadata. `peer` is the calling
+  // connection's address, used for failure limiting when the client reports
+  // no IP address of its own.
   absl::StatusOr<IssuedTokens> Refresh(absl::string_view refresh_token,
                                        const std::optional<ClientMetadata>& client,
-                                       absl::Time deadline) const;
+                                       absl::Time deadline, absl::string_view peer = "") const;
 
   // RevokeAll revokes every live session of `subject`; returns how many.
   absl::StatusOr<int64_t> RevokeAll(const std::string& subject, const std::string& reason,
@@ -90,6 +97,11 @@ class SessionService {
  private:
   absl::StatusOr<IssuedTokens> MintPair(const SessionRow& session, const RefreshToken& refresh,
                                         absl::Time now) const;
+  // RefreshFailed charges a failed refresh to its session (if known) and
+  // address, and returns `failure`, or RATE_LIMITED once the session (or, for
+  // tokens we did not issue, the address) had already used up its failures.
+  absl::Status RefreshFailed(const std::string& session_key, const std::string& address_key,
+                             absl::Status failure, absl::Time now) const;
 
   const SessionOptions options_;
   SessionStore& store_;
@@ -97,6 +109,8 @@ class SessionService {
   const RefreshSecretChain& chain_;
   const Clock& clock_;
   RevocationSet& revocations_;
+  // Mutable: rate state is not part of the service's logical state.
+  mutable FailureLimiter refresh_failures_;
 };
 
 }  // namespace token

@@ -1,5 +1,8 @@
 #include "server/store/pg_pool.h"
 
+#include <poll.h>
+
+#include <algorithm>
 #include <exception>
 
 #include "absl/cleanup/cleanup.h"
@@ -15,6 +18,8 @@ namespace token {
 namespace {
 
 constexpr int kMaxAbortedRetries = 3;
+// How often the watchdog repeats a cancel while the work has not returned.
+constexpr absl::Duration kCancelRepeat = absl::Milliseconds(100);
 
 // libpq's own connect timeout (whole seconds, minimum 2) bounds a connect to
 // an unreachable host; refused connections fail at once.
@@ -25,6 +30,18 @@ std::string WithConnectDefaults(const std::string& conninfo) {
 
 absl::Status DatabaseUnavailable(absl::string_view what) {
   return MakeError(ErrorReason::kDatabaseUnavailable, absl::StrCat("database unavailable: ", what));
+}
+
+// ClosedWhileIdle: a server that restarted or terminated the backend leaves
+// its goodbye and the end of the stream unread in an idle connection's
+// socket, and libpq only notices on the next statement, which then fails.
+// Nothing else arrives on an idle pooled connection (it does not LISTEN), so
+// a readable socket means the connection is gone: replace it before use.
+bool ClosedWhileIdle(const pqxx::connection& conn) {
+  const int fd = conn.sock();
+  if (fd < 0) return true;
+  pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+  return poll(&p, 1, 0) != 0;
 }
 
 }  // namespace
@@ -105,7 +122,9 @@ absl::Status PgPool::Run(absl::string_view name, absl::Time deadline,
 
 absl::Status PgPool::EnsureConnected(Slot& slot, absl::Time deadline) {
   absl::MutexLock lock(&slot.conn_mu);
-  if (slot.conn != nullptr && slot.conn->is_open()) return absl::OkStatus();
+  if (slot.conn != nullptr && slot.conn->is_open() && !ClosedWhileIdle(*slot.conn)) {
+    return absl::OkStatus();
+  }
   slot.conn.reset();
   const absl::Time now = absl::Now();
   if (now - slot.last_connect_failure < options_.reconnect_backoff) {
@@ -133,6 +152,11 @@ absl::Status PgPool::RunOnce(Slot& slot, size_t index, absl::string_view name, a
     return MakeError(ErrorReason::kDeadlineExceeded, "deadline exceeded before the database call");
   }
   if (absl::Status s = EnsureConnected(slot, deadline); !s.ok()) return s;
+  // Past the cancel point (a long queue wait, a slow connect) the watchdog
+  // would cancel at once, possibly before the statement reaches the server.
+  if (absl::Now() >= deadline - options_.deadline_margin) {
+    return MakeError(ErrorReason::kDeadlineExceeded, "deadline exceeded before the database call");
+  }
 
   pqxx::connection* conn = nullptr;
   {
@@ -200,12 +224,18 @@ void PgPool::WatchdogLoop() {
     std::vector<size_t> due;
     for (size_t i = 0; i < leases_.size(); ++i) {
       Lease& lease = leases_[i];
-      if (!lease.busy || lease.cancel_sent) continue;
-      if (lease.cancel_at <= now) {
+      if (!lease.busy) continue;
+      // Due at the cancel point, then again every kCancelRepeat until the
+      // work returns (RunOnce resets cancel_at): a cancel that arrived
+      // before the statement started must not leave it unbounded.
+      const absl::Time due_at = std::max(lease.cancel_at, lease.next_cancel);
+      if (due_at <= now) {
         lease.cancel_sent = true;
+        lease.next_cancel = now + kCancelRepeat;
         due.push_back(i);
-      } else if (lease.cancel_at < next) {
-        next = lease.cancel_at;
+        next = std::min(next, lease.next_cancel);
+      } else if (due_at < next) {
+        next = due_at;
       }
     }
     if (!due.empty()) {

@@ -81,6 +81,10 @@ class PgPool {
     bool busy = false;
     absl::Time cancel_at = absl::InfiniteFuture();
     bool cancel_sent = false;
+    // A cancel request only stops a statement the backend is running: one
+    // that lands between statements is ignored. So the watchdog repeats it
+    // until the work returns.
+    absl::Time next_cancel = absl::InfinitePast();
   };
 
   absl::Status RunOnce(Slot& slot, size_t index, absl::string_view name, absl::Time deadline,

@@ -15,6 +15,7 @@ namespace {
 
 constexpr char kChannel[] = "token_revocations";
 constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 // A silent network partition is noticed by a cheap query this often.
 constexpr absl::Duration kLivenessInterval = absl::Seconds(2);
 
@@ -67,22 +68,26 @@ bool PgRevocationFeed::stopping() const {
 }
 
 void PgRevocationFeed::Loop() {
-  absl::Duration backoff = absl::Milliseconds(100);
+  absl::Duration backoff = kFirstBackoff;
   while (!stopping()) {
+    bool synced = false;
     try {
-      RunConnected();
+      RunConnected(synced);
     } catch (const std::exception&) {
       // Messages can quote connection parameters; log only the fact.
       Log(LogLevel::kWarning, "revocation feed disconnected");
     }
     callbacks_.on_lost();
+    // The backoff grows across failed attempts only: a feed that was in sync
+    // retries at once after a new loss, however many outages came before.
+    if (synced) backoff = kFirstBackoff;
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
     backoff = std::min(backoff * 2, absl::Seconds(2));
   }
 }
 
-void PgRevocationFeed::RunConnected() {
+void PgRevocationFeed::RunConnected(bool& synced) {
   pqxx::connection conn(WithConnectionOptions(
       conninfo_, {{"connect_timeout", "2"}, {"application_name", "token-server-feed"}}));
   Receiver receiver(conn, callbacks_);  // LISTEN before the snapshot: no gap.
@@ -98,6 +103,7 @@ void PgRevocationFeed::RunConnected() {
     }
   }
   callbacks_.on_snapshot(snapshot);
+  synced = true;
   Log(LogLevel::kInfo, "revocation feed in sync",
       {{"entries", std::to_string(snapshot.sessions.size() + snapshot.subjects.size())}});
 

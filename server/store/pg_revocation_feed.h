@@ -39,7 +39,9 @@ class PgRevocationFeed {
 
  private:
   void Loop();
-  void RunConnected();
+  // Returns by exception when the connection is lost; `synced` is set once
+  // the snapshot has been delivered.
+  void RunConnected(bool& synced);
   bool stopping() const;
 
   const std::string conninfo_;

@@ -40,6 +40,7 @@ const std::vector<ReasonCase>& AllReasons() {
       {ErrorReason::kDatabaseUnavailable, "DATABASE_UNAVAILABLE", C::kUnavailable},
       {ErrorReason::kServiceNotReady, "SERVICE_NOT_READY", C::kUnavailable},
       {ErrorReason::kOverloaded, "OVERLOADED", C::kResourceExhausted},
+      {ErrorReason::kRateLimited, "RATE_LIMITED", C::kResourceExhausted},
       {ErrorReason::kDeadlineExceeded, "DEADLINE_EXCEEDED", C::kDeadlineExceeded},
   };
   return kCases;

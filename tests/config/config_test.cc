@@ -67,6 +67,7 @@ TEST(ConfigTest, DefaultsMatchSpecTable) {
   EXPECT_EQ(c.tls_key, "");
   EXPECT_EQ(c.tls_client_ca, "");
   EXPECT_EQ(c.authz_policy, "");
+  EXPECT_EQ(c.tls_reload_interval, absl::Seconds(60));
 }
 
 // A TOKEN_* variable sets its flag.
@@ -317,12 +318,93 @@ TEST(ConfigTest, UsageTextListsFlagsAndVariables) {
   for (const char* name :
        {"grpc-listen", "http-listen", "database-url", "key-dir", "issuer", "audience", "access-ttl",
         "refresh-idle-ttl", "refresh-absolute-ttl", "reuse-grace", "clock-skew", "migrate",
-        "tls-cert", "tls-key", "tls-client-ca", "authz-policy"}) {
+        "tls-cert", "tls-key", "tls-client-ca", "authz-policy", "tls-reload-interval"}) {
     EXPECT_TRUE(absl::StrContains(usage, std::string("--") + name)) << name;
   }
   EXPECT_TRUE(absl::StrContains(usage, "TOKEN_REFRESH_ABSOLUTE_TTL"));
   EXPECT_TRUE(absl::StrContains(usage, "migrate"));
   EXPECT_TRUE(absl::StrContains(usage, "keygen"));
+}
+
+// Input limits and the refresh failure limiter are configurable within bounds.
+TEST(ConfigTest, LimitFlagsParseAndAreBounded) {
+  const ServerConfig c = ParseConfig({"--max-roles=8", "--max-role-bytes=32",
+                                      "--max-user-agent-bytes=100", "--max-token-bytes=4096",
+                                      "--max-message-bytes=32768", "--max-concurrent-streams=10",
+                                      "--refresh-failure-limit=0", "--refresh-failure-window=5m"});
+  EXPECT_EQ(c.max_roles, 8);
+  EXPECT_EQ(c.max_role_bytes, 32);
+  EXPECT_EQ(c.max_user_agent_bytes, 100);
+  EXPECT_EQ(c.max_token_bytes, 4096);
+  EXPECT_EQ(c.max_message_bytes, 32768);
+  EXPECT_EQ(c.max_concurrent_streams, 10);
+  EXPECT_EQ(c.refresh_failure_limit, 0);
+  EXPECT_EQ(c.refresh_failure_window, absl::Minutes(5));
+  const ServerConfig defaults = ParseConfig({});
+  EXPECT_EQ(defaults.max_roles, 64);
+  EXPECT_EQ(defaults.max_message_bytes, 65536);
+  EXPECT_EQ(defaults.refresh_failure_limit, 20);
+  ExpectBadConfig({"--max-roles=-1"});
+  ExpectBadConfig({"--max-token-bytes=10"});
+  ExpectBadConfig({"--max-message-bytes=1"});
+  ExpectBadConfig({"--max-concurrent-streams=0"});
+  ExpectBadConfig({"--refresh-failure-window=0s"});
+}
+
+// The TLS flags form plaintext, TLS, or mTLS with an optional policy; files
+// are only checked at start-up, so any path parses here.
+TEST(ConfigTest, TlsFlagCombinationsParse) {
+  ServerConfig c = ParseConfig({"--tls-cert=/t/c.pem", "--tls-key=/t/k.pem"});
+  EXPECT_EQ(c.tls_cert, "/t/c.pem");
+  EXPECT_EQ(c.tls_key, "/t/k.pem");
+  c = ParseConfig({"--tls-cert=/t/c.pem", "--tls-key=/t/k.pem", "--tls-client-ca=/t/ca.pem",
+                   "--authz-policy=/t/policy.json", "--tls-reload-interval=1s"});
+  EXPECT_EQ(c.tls_client_ca, "/t/ca.pem");
+  EXPECT_EQ(c.authz_policy, "/t/policy.json");
+  EXPECT_EQ(c.tls_reload_interval, absl::Seconds(1));
+}
+
+// Every TLS flag reads its TOKEN_* variable; the command line wins.
+TEST(ConfigTest, TlsFlagsReadEnvironment) {
+  const ServerConfig c =
+      ParseConfig({"--tls-reload-interval=5s"}, {{"TOKEN_TLS_CERT", "/e/c.pem"},
+                                                 {"TOKEN_TLS_KEY", "/e/k.pem"},
+                                                 {"TOKEN_TLS_CLIENT_CA", "/e/ca.pem"},
+                                                 {"TOKEN_AUTHZ_POLICY", "/e/p.json"},
+                                                 {"TOKEN_TLS_RELOAD_INTERVAL", "30s"}});
+  EXPECT_EQ(c.tls_cert, "/e/c.pem");
+  EXPECT_EQ(c.tls_key, "/e/k.pem");
+  EXPECT_EQ(c.tls_client_ca, "/e/ca.pem");
+  EXPECT_EQ(c.authz_policy, "/e/p.json");
+  EXPECT_EQ(c.tls_reload_interval, absl::Seconds(5));
+}
+
+// Incomplete TLS set-ups are refused with a message naming what is missing:
+// a policy identifies callers by client certificate, so it needs mTLS.
+TEST(ConfigTest, IncompleteTlsConfigFails) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--tls-cert=/c"}, "--tls-cert and --tls-key go together"},
+      {{"--tls-key=/k"}, "--tls-cert and --tls-key go together"},
+      {{"--tls-client-ca=/ca"}, "--tls-client-ca needs --tls-cert and --tls-key"},
+      {{"--authz-policy=/p"}, "--authz-policy needs mTLS"},
+      {{"--tls-cert=/c", "--tls-key=/k", "--authz-policy=/p"}, "--authz-policy needs mTLS"},
+  };
+  for (const auto& [args, message] : cases) {
+    absl::StatusOr<Invocation> invocation = Parse(args);
+    ASSERT_FALSE(invocation.ok()) << ::testing::PrintToString(args);
+    EXPECT_TRUE(absl::StrContains(invocation.status().message(), message))
+        << invocation.status().message();
+  }
+}
+
+// The reload interval is whole seconds between 1 s and 24 h.
+TEST(ConfigTest, TlsReloadIntervalIsBounded) {
+  ExpectBadConfig({"--tls-reload-interval=0s"});
+  ExpectBadConfig({"--tls-reload-interval=500ms"});
+  ExpectBadConfig({"--tls-reload-interval=1500ms"});
+  ExpectBadConfig({"--tls-reload-interval=25h"});
+  ExpectBadConfig({"--tls-reload-interval=soon"});
+  EXPECT_EQ(ParseConfig({"--tls-reload-interval=2m"}).tls_reload_interval, absl::Minutes(2));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #define TOKEN_TESTS_E2E_TOKEN_SERVER_PROCESS_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,31 @@
 
 namespace token::testing {
 
+// TlsClientConfig: how test clients reach a server started with --tls-*.
+struct TlsClientConfig {
+  // ca_cert_pem: trust anchor for the server's certificate (gRPC and HTTPS).
+  std::string ca_cert_pem;
+  // client_cert_pem / client_key_pem: the client certificate the default
+  // stub presents; empty for none.
+  std::string client_cert_pem;
+  std::string client_key_pem;
+};
+
+// MakeTlsChannel opens a TLS channel to `address` with its own subchannel
+// pool, so every channel made this way does its own handshake.
+std::shared_ptr<grpc::Channel> MakeTlsChannel(const std::string& address,
+                                              const TlsClientConfig& tls);
+
 class TokenServerProcess {
  public:
   // Start launches token-server with `extra_flags` after the defaults (so they
   // win) and waits until /readyz says ready. `key_dir` empty: a fresh temp dir.
+  // With `tls`, the server must be given --tls-cert/--tls-key in
+  // extra_flags: readiness and HttpGet then use HTTPS, and stub() a TLS
+  // channel presenting tls->client_cert_pem.
   static absl::StatusOr<std::unique_ptr<TokenServerProcess>> Start(
       const std::string& conninfo, std::vector<std::string> extra_flags = {},
-      std::string key_dir = "");
+      std::string key_dir = "", std::optional<TlsClientConfig> tls = std::nullopt);
   ~TokenServerProcess();
 
   v1::TokenService::Stub& stub() { return *stub_; }
@@ -43,6 +62,8 @@ class TokenServerProcess {
   HttpResponse HttpGet(const std::string& path, const std::string& if_none_match = "") const;
 
  private:
+  std::optional<TlsClientConfig> tls_;
+  std::string ca_cert_path_;  // tls_->ca_cert_pem, written for the HTTPS client.
   TokenServerProcess() = default;
   std::unique_ptr<Subprocess> process_;
   std::string work_dir_;

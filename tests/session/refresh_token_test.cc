@@ -17,7 +17,13 @@ const std::string kKey(32, 'k');
 const std::string kOtherKey(32, 'o');
 
 RefreshToken MakeToken(char fill = 's') {
-  return RefreshToken{NewUuidV4(), std::string(kRefreshTokenSecretBytes, fill)};
+  return RefreshToken{NewUuidV4(), std::string(kRefreshTokenSecretBytes, fill),
+                      std::string(kRefreshTokenTagBytes, 't')};
+}
+
+const RefreshSecretChain& Chain() {
+  static const RefreshSecretChain* chain = new RefreshSecretChain(kKey);
+  return *chain;
 }
 
 // Body returns the base64url part of a well-formed token.
@@ -25,11 +31,12 @@ std::string Body(const std::string& token) { return token.substr(kRefreshTokenPr
 
 // A formatted token parses back to the same session id and secret.
 TEST(RefreshTokenTest, FormatParseRoundTripPreservesFields) {
-  const RefreshToken token = RefreshSecretChain::NewToken(NewUuidV4());
+  const RefreshToken token = Chain().NewToken(NewUuidV4());
   const std::optional<RefreshToken> parsed = ParseRefreshToken(FormatRefreshToken(token));
   ASSERT_TRUE(parsed.has_value());
   EXPECT_EQ(parsed->session_id, token.session_id);
   EXPECT_EQ(parsed->secret, token.secret);
+  EXPECT_EQ(parsed->tag, token.tag);
 }
 
 // The wire form starts with the scanner-visible prefix "tsr1_".
@@ -39,19 +46,40 @@ TEST(RefreshTokenTest, FormatStartsWithPrefix) {
   EXPECT_TRUE(absl::StartsWith(text, "tsr1_"));
 }
 
-// Every formatted token has exactly kRefreshTokenLength (5 + 64) characters.
+// Every formatted token has exactly kRefreshTokenLength (5 + 86) characters.
 TEST(RefreshTokenTest, FormatHasExactLength) {
-  EXPECT_EQ(kRefreshTokenLength, 69u);
+  EXPECT_EQ(kRefreshTokenLength, 91u);
   for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(FormatRefreshToken(RefreshSecretChain::NewToken(NewUuidV4())).size(), 69u);
+    EXPECT_EQ(FormatRefreshToken(Chain().NewToken(NewUuidV4())).size(), 91u);
   }
+}
+
+// Tokens from the chain are authentic; any change to id, secret or tag, or
+// another key, makes them not.
+TEST(RefreshTokenTest, IsAuthenticOnlyForUntamperedTokens) {
+  const RefreshToken token = Chain().NewToken(NewUuidV4());
+  EXPECT_TRUE(Chain().IsAuthentic(token));
+  EXPECT_TRUE(Chain().IsAuthentic(Chain().Successor(token)));
+  EXPECT_FALSE(RefreshSecretChain(kOtherKey).IsAuthentic(token));
+  RefreshToken changed = token;
+  changed.secret[0] ^= 1;
+  EXPECT_FALSE(Chain().IsAuthentic(changed));
+  changed = token;
+  changed.tag[15] ^= 1;
+  EXPECT_FALSE(Chain().IsAuthentic(changed));
+  changed = token;
+  changed.session_id[0] ^= 1;
+  EXPECT_FALSE(Chain().IsAuthentic(changed));
+  changed = token;
+  changed.tag.clear();
+  EXPECT_FALSE(Chain().IsAuthentic(changed));
 }
 
 // NewToken draws a fresh 256-bit secret each time.
 TEST(RefreshTokenTest, NewTokenSecretsAre32RandomBytes) {
   const Uuid id = NewUuidV4();
-  const RefreshToken a = RefreshSecretChain::NewToken(id);
-  const RefreshToken b = RefreshSecretChain::NewToken(id);
+  const RefreshToken a = Chain().NewToken(id);
+  const RefreshToken b = Chain().NewToken(id);
   EXPECT_EQ(a.secret.size(), 32u);
   EXPECT_EQ(a.session_id, id);
   EXPECT_NE(a.secret, b.secret);
@@ -75,9 +103,9 @@ TEST(RefreshTokenTest, ParseWrongLengthFails) {
   EXPECT_FALSE(ParseRefreshToken(text + "A").has_value());
   EXPECT_FALSE(ParseRefreshToken(text + text).has_value());
   EXPECT_FALSE(ParseRefreshToken(std::string(1 << 20, 'A')).has_value());
-  // A well-formed base64url body of 47 bytes (63 characters) is too short.
+  // A well-formed base64url body of 63 bytes (84 characters) is too short.
   EXPECT_FALSE(
-      ParseRefreshToken(absl::StrCat("tsr1_", Base64UrlEncode(std::string(47, 'x')))).has_value());
+      ParseRefreshToken(absl::StrCat("tsr1_", Base64UrlEncode(std::string(63, 'x')))).has_value());
 }
 
 // Characters outside the URL-safe alphabet (standard '+' '/', space, non-ASCII) are rejected.
@@ -95,8 +123,9 @@ TEST(RefreshTokenTest, ParseBadBase64UrlFails) {
 
 // Base64 padding is rejected, also when it keeps the total length right.
 TEST(RefreshTokenTest, ParsePaddingFails) {
-  // 47 bytes encode to 63 characters; one '=' makes the length 69.
-  const std::string padded = absl::StrCat("tsr1_", Base64UrlEncode(std::string(47, 'x')), "=");
+  // 64 bytes encode to 86 characters; 62 bytes to 83, and "===" makes 91... use
+  // 63 bytes (84 characters) plus two '=' to keep the total length right.
+  const std::string padded = absl::StrCat("tsr1_", Base64UrlEncode(std::string(63, 'x')), "==");
   ASSERT_EQ(padded.size(), kRefreshTokenLength);
   EXPECT_FALSE(ParseRefreshToken(padded).has_value());
   std::string text = FormatRefreshToken(MakeToken());
@@ -148,7 +177,7 @@ TEST(RefreshTokenTest, SuccessorOtherSecretDiffers) {
 // CandidateHashes(t, n)[k] is StoredHash of the k-th successor of t, for k = 0..n.
 TEST(RefreshTokenTest, CandidateHashesMatchSuccessorChain) {
   const RefreshSecretChain chain(kKey);
-  const RefreshToken token = RefreshSecretChain::NewToken(NewUuidV4());
+  const RefreshToken token = Chain().NewToken(NewUuidV4());
   const int depth = 20;
   const std::vector<std::string> hashes = chain.CandidateHashes(token, depth);
   ASSERT_EQ(hashes.size(), static_cast<size_t>(depth + 1));

@@ -107,8 +107,9 @@ class SessionServiceTest : public ::testing::Test {
   }
 
   absl::StatusOr<IssuedTokens> Refresh(const std::string& refresh_token,
-                                       std::optional<ClientMetadata> client = std::nullopt) {
-    return service_->Refresh(refresh_token, client, Deadline());
+                                       std::optional<ClientMetadata> client = std::nullopt,
+                                       absl::string_view peer = "192.0.2.1") {
+    return service_->Refresh(refresh_token, client, Deadline(), peer);
   }
 
   // VerifyJwt checks an access token's signature and claims at the clock's now.
@@ -468,7 +469,7 @@ TEST_F(SessionServiceTest, RefreshForgedTokenFailsInvalidAndRevokesNothing) {
 
 // A well-formed token of an unknown session is REFRESH_TOKEN_INVALID.
 TEST_F(SessionServiceTest, RefreshUnknownSessionFailsInvalid) {
-  const RefreshToken unknown = RefreshSecretChain::NewToken(NewUuidV4());
+  const RefreshToken unknown = chain_.NewToken(NewUuidV4());
   EXPECT_TRUE(
       HasReason(Refresh(FormatRefreshToken(unknown)).status(), ErrorReason::kRefreshTokenInvalid));
   EXPECT_EQ(store_.calls().rotate_session, 1);
@@ -929,6 +930,51 @@ TEST_F(SessionServiceTest, AuditLinesNameSessionButNoSecrets) {
   EXPECT_EQ(reuse, 1);
   EXPECT_EQ(revoke_session, 1);
   EXPECT_EQ(revoke_all, 1);
+}
+
+// Forged tokens from one address are answered RATE_LIMITED past the limit,
+// while a genuine token from the same address still refreshes.
+TEST_F(SessionServiceTest, ForgedRefreshesRateLimitedButGenuineOneSucceeds) {
+  SessionOptions options = DefaultOptions();
+  options.refresh_failures = {.limit = 5, .window = absl::Minutes(1)};
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  std::string forged = issued->refresh_token;
+  forged[20] = forged[20] == 'A' ? 'B' : 'A';
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(HasReason(Refresh(forged).status(), ErrorReason::kRefreshTokenInvalid)) << i;
+  }
+  EXPECT_TRUE(HasReason(Refresh(forged).status(), ErrorReason::kRateLimited));
+  EXPECT_TRUE(HasReason(Refresh("garbage").status(), ErrorReason::kRateLimited));
+  EXPECT_EQ(store_.calls().rotate_session, 0);
+  EXPECT_TRUE(Refresh(issued->refresh_token).ok());
+  // From another address the claimed session stays limited; other garbage is not.
+  EXPECT_TRUE(
+      HasReason(Refresh(forged, std::nullopt, "198.51.100.9").status(), ErrorReason::kRateLimited));
+  EXPECT_TRUE(HasReason(Refresh("garbage", std::nullopt, "198.51.100.9").status(),
+                        ErrorReason::kRefreshTokenInvalid));
+}
+
+// Replays of a dead session's token are limited per session without a store
+// call, and never affect another live session from the same address.
+TEST_F(SessionServiceTest, DeadSessionReplaysRateLimitedLiveSessionUnaffected) {
+  SessionOptions options = DefaultOptions();
+  options.refresh_failures = {.limit = 3, .window = absl::Minutes(1)};
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> dead = Issue();
+  absl::StatusOr<IssuedTokens> live = Issue();
+  ASSERT_TRUE(dead.ok() && live.ok());
+  ASSERT_TRUE(service_->RevokeSession(dead->session_id, "", Deadline()).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(HasReason(Refresh(dead->refresh_token).status(), ErrorReason::kSessionRevoked));
+  }
+  const int calls = store_.calls().rotate_session;
+  EXPECT_TRUE(HasReason(Refresh(dead->refresh_token).status(), ErrorReason::kRateLimited));
+  EXPECT_EQ(store_.calls().rotate_session, calls);
+  absl::StatusOr<IssuedTokens> next = Refresh(live->refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(Refresh(next->refresh_token).ok());
 }
 
 }  // namespace

@@ -198,7 +198,7 @@ TEST_F(PgSessionStoreTest, RotateForgedSecretChangesNothing) {
 
 // Unknown sessions are not found.
 TEST_F(PgSessionStoreTest, RotateUnknownSessionNotFound) {
-  RefreshToken ghost = RefreshSecretChain::NewToken(NewUuidV4());
+  RefreshToken ghost = TestChain().NewToken(NewUuidV4());
   EXPECT_EQ(store_->RotateSession(RotateRequestFor(ghost, Now()), Deadline())->outcome,
             RotateOutcome::kNotFound);
 }

@@ -36,7 +36,7 @@ inline std::string MigratedConninfo() {
 inline NewSession NewSessionFor(const std::string& subject, absl::Time now, RefreshToken* token,
                                 absl::Duration idle = absl::Hours(1),
                                 absl::Duration absolute = absl::Hours(24)) {
-  *token = RefreshSecretChain::NewToken(NewUuidV4());
+  *token = TestChain().NewToken(NewUuidV4());
   NewSession s;
   s.session_id = UuidToString(token->session_id);
   s.subject = subject;
