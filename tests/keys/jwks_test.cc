@@ -11,6 +11,7 @@
 #include "server/jwt/signer.h"
 #include "server/jwt/verifier.h"
 #include "server/keys/key_set.h"
+#include "tests/keys/test_keys.h"
 
 namespace token {
 namespace {
@@ -20,19 +21,7 @@ const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 
 class JwksTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    keys_ = new std::vector<RsaKeyPtr>;
-    for (int i = 0; i < 2; ++i) {
-      auto key = RsaKey::Generate(2048);
-      ASSERT_TRUE(key.ok()) << key.status();
-      keys_->push_back(*key);
-    }
-  }
-  static void TearDownTestSuite() {
-    delete keys_;
-    keys_ = nullptr;
-  }
-  static const RsaKeyPtr& K(int i) { return (*keys_)[i]; }
+  static const RsaKeyPtr& K(int i) { return token::testing::TestKey(i); }
 
   // ServedJwks is what the server publishes for keys 0 and 1.
   static std::string ServedJwks() { return (*KeySet::Create(K(1), {K(0), K(1)}))->jwks_json(); }
@@ -60,10 +49,7 @@ class JwksTest : public ::testing::Test {
   }
 
  private:
-  static std::vector<RsaKeyPtr>* keys_;
 };
-
-std::vector<RsaKeyPtr>* JwksTest::keys_ = nullptr;
 
 // The served JWKS parses back into the same public keys, in order, without private halves.
 TEST_F(JwksTest, ParseServedJwksRoundTripsKeys) {

@@ -5,6 +5,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/keys/test_keys.h"
 
 namespace token {
 namespace {
@@ -19,19 +20,7 @@ const RotationPolicy kPolicy{.publish_period = P, .retire_after = R};
 
 class KeyRotationTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    keys_ = new std::vector<RsaKeyPtr>;
-    for (int i = 0; i < 5; ++i) {
-      auto key = RsaKey::Generate(2048);
-      ASSERT_TRUE(key.ok()) << key.status();
-      keys_->push_back(*key);
-    }
-  }
-  static void TearDownTestSuite() {
-    delete keys_;
-    keys_ = nullptr;
-  }
-  static const RsaKeyPtr& K(int i) { return (*keys_)[i]; }
+  static const RsaKeyPtr& K(int i) { return token::testing::TestKey(i); }
 
   static DatedKey Dated(int i, absl::Time created, std::string file = "") {
     if (file.empty()) file = "key-" + std::to_string(i) + ".pem";
@@ -62,10 +51,7 @@ class KeyRotationTest : public ::testing::Test {
   static const std::string& Kid(int i) { return K(i)->kid(); }
 
  private:
-  static std::vector<RsaKeyPtr>* keys_;
 };
-
-std::vector<RsaKeyPtr>* KeyRotationTest::keys_ = nullptr;
 
 // A lone key created just now signs at once (bootstrap): nobody can have cached anything.
 TEST_F(KeyRotationTest, SingleFreshKeyBootstrapsActive) {

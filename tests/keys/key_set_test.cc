@@ -5,32 +5,18 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/keys/test_keys.h"
 
 namespace token {
 namespace {
 
 class KeySetTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    keys_ = new std::vector<RsaKeyPtr>;
-    for (int i = 0; i < 2; ++i) {
-      auto key = RsaKey::Generate(2048);
-      ASSERT_TRUE(key.ok()) << key.status();
-      keys_->push_back(*key);
-    }
-  }
-  static void TearDownTestSuite() {
-    delete keys_;
-    keys_ = nullptr;
-  }
-  static const RsaKeyPtr& old_key() { return (*keys_)[0]; }
-  static const RsaKeyPtr& new_key() { return (*keys_)[1]; }
+  static const RsaKeyPtr& old_key() { return token::testing::TestKey(0); }
+  static const RsaKeyPtr& new_key() { return token::testing::TestKey(1); }
 
  private:
-  static std::vector<RsaKeyPtr>* keys_;
 };
-
-std::vector<RsaKeyPtr>* KeySetTest::keys_ = nullptr;
 
 // The signing key is found by kid and published, old keys stay findable.
 TEST_F(KeySetTest, CreateWithTwoKeysFindsBoth) {
