@@ -1,5 +1,6 @@
 #include "tests/e2e/token_server_process.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -106,12 +107,17 @@ TokenServerProcess::~TokenServerProcess() {
     // found then).
     const absl::StatusOr<int> code = process_->WaitForExit(absl::Seconds(15));
     if (!code.ok() || *code != 0) {
+      // Show the sanitizer report if there is one, else the end of the log.
       const std::string log = Log();
-      constexpr size_t kLogTail = 16 * 1024;
+      constexpr size_t kMaxShown = 64 * 1024;
+      size_t from = log.find("==ERROR: ");
+      from = from == std::string::npos ? log.find("runtime error: ") : from;
+      from = from == std::string::npos ? log.size() - std::min(log.size(), kMaxShown)
+                                       : log.rfind('\n', from) + 1;  // npos + 1 == 0
       ADD_FAILURE() << "token-server did not exit cleanly on SIGTERM: "
                     << (code.ok() ? absl::StrCat("exit code ", *code) : code.status().ToString())
-                    << "\n--- end of its log:\n"
-                    << (log.size() > kLogTail ? log.substr(log.size() - kLogTail) : log);
+                    << "\n--- its log, from byte " << from << ":\n"
+                    << log.substr(from, kMaxShown);
     }
   }
   process_.reset();
