@@ -2,7 +2,9 @@
 // RefreshTokens receives them. Goes through the public functions only, so it
 // follows the wire format wherever refresh_token.h takes it.
 // Invariants: an accepted token formats back to exactly the input (one
-// spelling per token), and deriving its successors and hashes works.
+// spelling per token); deriving its successors and hashes works; successors
+// are authentic under the chain key, and an authentic token with a changed
+// tag is not. The seeds "valid" and "successor" were issued under that key.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -31,8 +33,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const RefreshToken next = chain.Successor(*parsed);
   FUZZ_CHECK(next.session_id == parsed->session_id);
   FUZZ_CHECK(hashes[1] == RefreshSecretChain::StoredHash(next));
-  // The successor is itself a well-formed token.
+  // The successor is itself a well-formed token, and one this key issued.
   const std::optional<RefreshToken> reparsed = ParseRefreshToken(FormatRefreshToken(next));
   FUZZ_CHECK(reparsed.has_value() && reparsed->secret == next.secret);
+  FUZZ_CHECK(chain.IsAuthentic(*reparsed));
+  // Any change to an authentic token's tag makes it a forgery.
+  if (chain.IsAuthentic(*parsed) && !parsed->tag.empty()) {
+    RefreshToken forged = *parsed;
+    forged.tag[size % forged.tag.size()] ^= 0x01;
+    FUZZ_CHECK(!chain.IsAuthentic(forged));
+  }
   return 0;
 }

@@ -199,7 +199,9 @@ absl::Status PgPool::RunOnce(Slot& slot, size_t index, absl::string_view name, a
     if (state == "57014") {
       return DatabaseUnavailable("did not answer before the deadline");
     }
-    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+    // libpq's own errors carry no SQLSTATE: the connection broke under the
+    // statement (seen when PostgreSQL crashes mid-call).
+    if (state.empty() || absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
       drop();
       return DatabaseUnavailable("connection lost");
     }
