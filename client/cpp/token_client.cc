@@ -1,5 +1,6 @@
 #include "client/cpp/token_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -69,7 +70,8 @@ TokenClientPtr TokenClient::Connect(const std::string& target, TokenClientOption
 TokenClient::TokenClient(TokenTransportPtr transport, TokenClientOptions options)
     : transport_(std::move(transport)),
       options_(options),
-      clock_(options.clock != nullptr ? *options.clock : SystemClock()) {}
+      clock_(options.clock != nullptr ? *options.clock : SystemClock()),
+      holds_(options.transit_margin) {}
 
 absl::Time TokenClient::DeadlineOr(std::optional<absl::Time> deadline) const {
   return deadline.has_value() ? *deadline : clock_.Now() + options_.timeout;
@@ -133,6 +135,16 @@ Result<TokenPair> TokenClient::RefreshOnce(const RefreshRequest& request, absl::
   v1::RefreshTokensRequest proto;
   proto.set_refresh_token(request.refresh_token);
   if (request.client.has_value()) ToProto(*request.client, proto.mutable_client());
+  // A held successor waits until no copy of its parent's unanswered call can
+  // reach the service any more (see RefreshHolds).
+  const absl::Time held_until = holds_.HeldUntil(request.refresh_token, clock_.Now());
+  if (held_until > clock_.Now()) {
+    clock_.SleepFor(std::min(held_until, deadline) - clock_.Now());
+    if (clock_.Now() < held_until) {
+      return DeadlinePassed(
+          "deadline passed while the token was held after an unanswered refresh of its parent");
+    }
+  }
   v1::RefreshTokensResponse response;
   int attempts = 0;
   // Retrying RefreshTokens is safe even when the first attempt did rotate the
@@ -145,10 +157,15 @@ Result<TokenPair> TokenClient::RefreshOnce(const RefreshRequest& request, absl::
       deadline,
       [&](absl::Time d) {
         response.Clear();
-        return transport_->RefreshTokens(d, proto, &response);
+        grpc::Status attempt = transport_->RefreshTokens(d, proto, &response);
+        if (!attempt.ok() && ErrorReasonOf(attempt) == ErrorReason::kNone) {
+          holds_.RecordUnanswered(request.refresh_token, d, clock_.Now());
+        }
+        return attempt;
       },
       &attempts);
   if (!status.ok()) return Error::FromStatus(status, attempts);
+  holds_.RecordAnswered(request.refresh_token, response.tokens().refresh_token(), clock_.Now());
   return FromProto(response.tokens());
 }
 

@@ -3,7 +3,10 @@
 // enum (ErrorReason), a deadline on every call, retries of UNAVAILABLE with
 // exponential backoff and jitter inside that deadline (RetryPolicy), and
 // single-flight refresh: concurrent Refresh calls with the same refresh token
-// share one RefreshTokens RPC and all receive its result.
+// share one RefreshTokens RPC and all receive its result. A successor that
+// answers a retry after a lost answer is held until the lost call can no
+// longer reach the service (RefreshHolds), so a late copy of that call never
+// looks like reuse.
 //
 // Usage:
 //   auto client = TokenClient::Connect("127.0.0.1:50051");
@@ -28,6 +31,7 @@
 #include "absl/time/time.h"
 #include "client/cpp/clock.h"
 #include "client/cpp/error_reason.h"
+#include "client/cpp/refresh_holds.h"
 #include "client/cpp/result.h"
 #include "client/cpp/retry_policy.h"
 #include "client/cpp/single_flight.h"
@@ -112,6 +116,10 @@ struct TokenClientOptions {
   RetryPolicy retry{};
   // clock: time source and sleeper for backoff; nullptr means the real clock.
   Clock* clock = nullptr;
+  // transit_margin: how much later than the client's the service's deadline
+  // of a call may end (it starts when the request arrives). A successor is
+  // held until an unanswered refresh's deadline plus this margin.
+  absl::Duration transit_margin = absl::Milliseconds(100);
 };
 
 class TokenClient;
@@ -144,6 +152,14 @@ class TokenClient {
   // gets its result (a caller that joins and reaches its own deadline first
   // gets DEADLINE_EXCEEDED with attempts == 0). A call made after the shared
   // one finished makes a new RPC.
+  //
+  // After a failure without an ErrorInfo reason (no answer from the service:
+  // UNAVAILABLE from the transport, DEADLINE_EXCEEDED), call Refresh again
+  // with the *same* token: the service may have rotated it, and answers the
+  // retry with that same successor. Such a successor is held: a Refresh that
+  // presents it first waits (within its own deadline) until the unanswered
+  // call's deadline plus transit_margin has passed, or fails with
+  // DEADLINE_EXCEEDED and attempts == 0 if its deadline comes first.
   Result<TokenPair> Refresh(const RefreshRequest& request,
                             std::optional<absl::Time> deadline = std::nullopt);
 
@@ -185,6 +201,7 @@ class TokenClient {
   TokenClientOptions options_;
   Clock& clock_;
   SingleFlight<std::string, Result<TokenPair>> refreshes_;
+  RefreshHolds holds_;
 };
 
 }  // namespace token::client

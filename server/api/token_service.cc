@@ -55,6 +55,12 @@ void TokenServiceHandlers::Finish(grpc::ServerUnaryReactor* reactor, Rpc rpc, ab
   reactor->Finish(ToGrpcStatus(status));
 }
 
+void TokenServiceHandlers::FinishCancelled(grpc::ServerUnaryReactor* reactor, Rpc rpc,
+                                           absl::Time started) {
+  metrics_.RecordCall(rpc, absl::CancelledError(), absl::Now() - started);
+  reactor->Finish(grpc::Status::CANCELLED);
+}
+
 absl::Time TokenServiceHandlers::DeadlineOf(const grpc::CallbackServerContext& context) const {
   const absl::Time fallback = clock_.Now() + kDefaultDeadline;
   const auto deadline = context.deadline();
@@ -73,8 +79,17 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(
     Finish(reactor, rpc, started, s);
     return reactor;
   }
-  const bool queued = workers_.TrySubmit([this, rpc, started, reactor, decoded, response,
+  const bool queued = workers_.TrySubmit([this, rpc, started, context, reactor, decoded, response,
                                           deadline = DeadlineOf(*context), call = std::move(call)] {
+    // A caller that is gone (cancelled, connection lost, deadline passed)
+    // reads no answer, so the work is skipped. For RefreshTokens this is
+    // essential, not an optimisation: a late copy of a refresh whose caller
+    // already retried and moved on would present a superseded token and be
+    // taken for reuse. The context lives until Finish.
+    if (context->IsCancelled()) {
+      FinishCancelled(reactor, rpc, started);
+      return;
+    }
     absl::StatusOr<Response> result = call(*decoded, deadline);
     if (result.ok()) EncodeResponse(*result, *response);
     Finish(reactor, rpc, started, result.status());

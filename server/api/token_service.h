@@ -58,7 +58,8 @@ class TokenServiceHandlers final : public RawTokenService {
  private:
   // Offload decodes `request`, runs `call(request, deadline)` on the worker
   // pool, encodes its response and finishes the call; RESOURCE_EXHAUSTED /
-  // OVERLOADED at once when the pool's queue is full.
+  // OVERLOADED at once when the pool's queue is full, CANCELLED without
+  // running `call` when the caller is gone by the time a worker is free.
   template <typename Request, typename Response, typename Call>
   grpc::ServerUnaryReactor* Offload(Rpc rpc, grpc::CallbackServerContext* context,
                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
@@ -67,6 +68,10 @@ class TokenServiceHandlers final : public RawTokenService {
   // Finish completes the call with `status` and records it.
   void Finish(grpc::ServerUnaryReactor* reactor, Rpc rpc, absl::Time started,
               const absl::Status& status);
+
+  // FinishCancelled completes a call whose caller has gone, without an
+  // ErrorInfo (nobody reads it), and records it as CANCELLED.
+  void FinishCancelled(grpc::ServerUnaryReactor* reactor, Rpc rpc, absl::Time started);
 
   absl::Time DeadlineOf(const grpc::CallbackServerContext& context) const;
 

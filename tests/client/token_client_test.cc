@@ -1,6 +1,7 @@
 // TokenClient over a fake transport: typed results, reasons as an enum,
 // retries only of UNAVAILABLE (bounded in attempts and by the deadline, no
-// real sleeping), and single-flight refresh proven with call counters.
+// real sleeping), single-flight refresh proven with call counters, and
+// successors held after lost answers.
 #include "client/cpp/token_client.h"
 
 #include <memory>
@@ -268,6 +269,112 @@ TEST(TokenClientTest, SequentialOrDifferentTokenRefreshesAreSeparateCalls) {
   EXPECT_TRUE(f.client->Refresh({.refresh_token = "tsr1_c"}).ok());
   EXPECT_TRUE(f.client->Refresh({.refresh_token = "tsr1_d"}).ok());
   EXPECT_EQ(f.transport->refresh_calls.load(), 3);
+}
+
+// The fake's refresh answers: the first `lost` attempts end without an
+// answer (`lost_status`, no ErrorInfo), later ones rotate token → token+"+1".
+// Every attempt's token and clock time are recorded.
+struct RecordedRefresh {
+  std::string token;
+  absl::Time at;
+};
+void LoseFirstRefreshAnswers(Fixture& f, int lost, grpc::Status lost_status,
+                             std::vector<RecordedRefresh>* seen) {
+  f.transport->on_refresh = [&f, lost, lost_status, seen, next = f.transport->on_refresh](
+                                absl::Time d, const v1::RefreshTokensRequest& r,
+                                v1::RefreshTokensResponse* out) mutable {
+    seen->push_back({r.refresh_token(), f.clock.Now()});
+    if (lost-- > 0) return lost_status;
+    return next(d, r, out);
+  };
+}
+
+// A retry after a transport failure gets the successor; presenting that
+// successor waits until the unanswered attempt's deadline plus the transit
+// margin has passed, so no late copy of the lost call can still arrive.
+TEST(TokenClientTest, SuccessorAfterAnUnansweredAttemptIsHeldUntilItsDeadlinePassed) {
+  Fixture f(RetryPolicy{.max_attempts = 3, .initial_backoff = absl::Milliseconds(10)});
+  std::vector<RecordedRefresh> seen;
+  LoseFirstRefreshAnswers(f, 1, grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset"),
+                          &seen);
+  const absl::Time deadline = f.clock.Now() + absl::Seconds(1);
+  Result<TokenPair> pair = f.client->Refresh({.refresh_token = "tsr1_a"}, deadline);
+  ASSERT_TRUE(pair.ok()) << pair.error().ToString();
+  EXPECT_EQ(pair->refresh_token, "tsr1_a+1");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_LT(seen[1].at, deadline);  // answered at once, not held itself
+
+  Result<TokenPair> next = f.client->Refresh({.refresh_token = "tsr1_a+1"});
+  ASSERT_TRUE(next.ok()) << next.error().ToString();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].token, "tsr1_a+1");
+  EXPECT_EQ(seen[2].at, deadline + absl::Milliseconds(100));
+}
+
+// A caller's own deadline (DEADLINE_EXCEEDED, no ErrorInfo) leaves the call
+// in doubt too; the caller retries the same token with a new call, and the
+// successor waits for the first call's deadline plus the margin.
+TEST(TokenClientTest, SuccessorAfterACallThatTimedOutIsHeld) {
+  Fixture f;
+  std::vector<RecordedRefresh> seen;
+  const absl::Time first_deadline = f.clock.Now() + absl::Milliseconds(500);
+  f.transport->on_refresh = [&, next = f.transport->on_refresh](absl::Time d,
+                                                                const v1::RefreshTokensRequest& r,
+                                                                v1::RefreshTokensResponse* out) {
+    seen.push_back({r.refresh_token(), f.clock.Now()});
+    if (seen.size() == 1) {
+      f.clock.Advance(d - f.clock.Now());
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "Deadline Exceeded");
+    }
+    return next(d, r, out);
+  };
+  Result<TokenPair> lost = f.client->Refresh({.refresh_token = "tsr1_b"}, first_deadline);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().reason, ErrorReason::kNone);
+
+  f.clock.Advance(absl::Milliseconds(30));
+  ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_b"}).ok());
+  ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_b+1"}).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].at, first_deadline + absl::Milliseconds(100));
+}
+
+// A refusal with an ErrorInfo is an answer: the service finished with the
+// request, so the successor of the retry is not held.
+TEST(TokenClientTest, AnsweredFailureHoldsNothing) {
+  Fixture f(RetryPolicy{.max_attempts = 3, .initial_backoff = absl::Milliseconds(10)});
+  std::vector<RecordedRefresh> seen;
+  LoseFirstRefreshAnswers(f, 1, ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+                          &seen);
+  ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_c"}).ok());
+  const absl::Time answered = f.clock.Now();
+  ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_c+1"}).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].at, answered);
+}
+
+// A held successor presented with a deadline before the hold ends makes no
+// call: DEADLINE_EXCEEDED with attempts == 0 at the caller's deadline. Once
+// the hold is over, the same token goes through.
+TEST(TokenClientTest, HeldSuccessorPastTheCallersDeadlineMakesNoCall) {
+  Fixture f(RetryPolicy{.max_attempts = 3, .initial_backoff = absl::Milliseconds(10)});
+  std::vector<RecordedRefresh> seen;
+  LoseFirstRefreshAnswers(f, 1, grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset"),
+                          &seen);
+  const absl::Time deadline = f.clock.Now() + absl::Seconds(1);
+  ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_d"}, deadline).ok());
+
+  const absl::Time short_deadline = f.clock.Now() + absl::Milliseconds(200);
+  Result<TokenPair> early = f.client->Refresh({.refresh_token = "tsr1_d+1"}, short_deadline);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(early.error().attempts, 0);
+  EXPECT_EQ(f.clock.Now(), short_deadline);
+  EXPECT_EQ(seen.size(), 2u);
+
+  ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_d+1"}).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2].at, deadline + absl::Milliseconds(100));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pqxx/pqxx"
 #include "tests/e2e/token_server_process.h"
 #include "tests/harness/poll.h"
 #include "tests/harness/postgres_environment.h"
@@ -298,6 +299,74 @@ TEST(RefreshE2eTest, DatabaseOutageIsUnavailableAndRecovers) {
   EXPECT_TRUE(
       PollUntil([&] { return server->HttpGet("/readyz").status == 200; }, absl::Seconds(20)));
   EXPECT_TRUE(Refresh(*server, pair.refresh_token(), nullptr).ok());
+}
+
+// A refresh whose caller cancelled while it waited for a worker is dropped,
+// not carried out late: a late rotation would turn the caller's retry chain
+// into apparent reuse. One worker (pool size 1) is held by a refresh blocked
+// on a table lock; the second refresh queues behind it and is cancelled.
+TEST(RefreshE2eTest, RefreshCancelledWhileQueuedIsNotCarriedOut) {
+  auto server = StartServer({"--db-pool-size=1"});
+  ASSERT_NE(server, nullptr);
+  const v1::TokenPair blocker = Issue(*server, "queue-blocker");
+  const v1::TokenPair queued = Issue(*server, "queue-cancelled");
+
+  pqxx::connection admin(PostgresEnvironment::Get().conninfo());
+  pqxx::work lock(admin);
+  lock.exec0("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE");
+
+  grpc::Status blocker_status;
+  std::thread blocked([&] { blocker_status = Refresh(*server, blocker.refresh_token(), nullptr); });
+  // The blocker must hold the worker before the second call arrives. (EXPECT,
+  // not ASSERT, here and below: the threads must be joined either way.)
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return server->HttpGet("/metrics").body.find("token_db_pool_in_use 1") != std::string::npos;
+      },
+      absl::Seconds(10)));
+
+  grpc::ClientContext cancelled_context;
+  cancelled_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::Status cancelled_status;
+  std::thread cancelled([&] {
+    v1::RefreshTokensRequest request;
+    request.set_refresh_token(queued.refresh_token());
+    v1::RefreshTokensResponse response;
+    cancelled_status = server->stub().RefreshTokens(&cancelled_context, request, &response);
+  });
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return server->HttpGet("/metrics").body.find("token_worker_queue 1") != std::string::npos;
+      },
+      absl::Seconds(10)));
+  cancelled_context.TryCancel();
+  cancelled.join();
+  EXPECT_EQ(cancelled_status.error_code(), grpc::StatusCode::CANCELLED);
+
+  lock.commit();
+  blocked.join();
+  EXPECT_TRUE(blocker_status.ok()) << blocker_status.error_message();
+  // The worker has reached the cancelled call once the server counts it.
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return server->HttpGet("/metrics")
+                   .body.find(
+                       "token_rpc_calls_total{code=\"CANCELLED\",reason=\"\",rpc=\"RefreshTokens\"}"
+                       " 1") != std::string::npos;
+      },
+      absl::Seconds(10)));
+
+  // Never rotated: the token is still the head and was never used.
+  pqxx::work check(admin);
+  const auto row =
+      check.exec1("SELECT generation, last_used_at = created_at FROM sessions WHERE session_id = " +
+                  check.quote(queued.session_id()));
+  EXPECT_EQ(row[0].as<int64_t>(), 0);
+  EXPECT_TRUE(row[1].as<bool>());
+  check.commit();
+  v1::TokenPair next;
+  ASSERT_TRUE(Refresh(*server, queued.refresh_token(), &next).ok());
+  EXPECT_TRUE(Refresh(*server, next.refresh_token(), nullptr).ok());
 }
 
 }  // namespace
