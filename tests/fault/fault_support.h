@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/cpp/error_reason.h"
 #include "grpcpp/grpcpp.h"
 #include "server/session/refresh_token.h"
 
@@ -54,7 +55,10 @@ enum class CallKind : uint8_t {
 inline constexpr int kCallKinds = 6;
 const char* CallKindName(CallKind kind);
 
-const char* CodeName(grpc::StatusCode code);
+// CodeName: "UNAVAILABLE" for grpc::UNAVAILABLE (the client library's names).
+inline std::string CodeName(grpc::StatusCode code) {
+  return std::string(::token::client::StatusCodeName(code));
+}
 
 struct CallRecord {
   int64_t start_us = 0;    // since the log's epoch
