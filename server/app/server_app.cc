@@ -4,11 +4,9 @@
 
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -17,6 +15,7 @@
 #include "server/common/bounded_executor.h"
 #include "server/common/clock.h"
 #include "server/common/log.h"
+#include "server/common/periodic_thread.h"
 #include "server/health/readiness.h"
 #include "server/http/http_server.h"
 #include "server/keys/key_directory.h"
@@ -336,23 +335,20 @@ int RunServe(const ServerConfig& config) {
   if (tls != nullptr) tls->Start();
 
   // Maintenance: readiness probes, gRPC health, revocation pruning, sweeping.
-  absl::Notification stop_maintenance;
-  std::thread maintenance([&] {
-    absl::Time next_sweep = clock.Now() + kSweepInterval;
-    while (!stop_maintenance.WaitForNotificationWithTimeout(kMaintenanceInterval)) {
-      const absl::Status db = store->Ping(absl::Now() + absl::Seconds(1));
-      readiness.Set("database", db.ok(), db.ok() ? "ok" : std::string(db.message()));
-      readiness.Set("revocation_feed", revocations.in_sync(),
-                    revocations.in_sync() ? "in sync" : "resynchronising");
-      health->SetServingStatus(readiness.ready());
-      readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
-      revocations.Prune(clock.Now());
-      if (clock.Now() >= next_sweep && db.ok()) {
-        next_sweep = clock.Now() + kSweepInterval;
-        absl::StatusOr<int64_t> swept = sweeper.RunOnce();
-        if (swept.ok() && *swept > 0) {
-          Log(LogLevel::kInfo, "swept sessions", {{"deleted", absl::StrCat(*swept)}});
-        }
+  PeriodicThread maintenance;
+  maintenance.Start(kMaintenanceInterval, [&, next_sweep = clock.Now() + kSweepInterval]() mutable {
+    const absl::Status db = store->Ping(absl::Now() + absl::Seconds(1));
+    readiness.Set("database", db.ok(), db.ok() ? "ok" : std::string(db.message()));
+    readiness.Set("revocation_feed", revocations.in_sync(),
+                  revocations.in_sync() ? "in sync" : "resynchronising");
+    health->SetServingStatus(readiness.ready());
+    readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
+    revocations.Prune(clock.Now());
+    if (clock.Now() >= next_sweep && db.ok()) {
+      next_sweep = clock.Now() + kSweepInterval;
+      absl::StatusOr<int64_t> swept = sweeper.RunOnce();
+      if (swept.ok() && *swept > 0) {
+        Log(LogLevel::kInfo, "swept sessions", {{"deleted", absl::StrCat(*swept)}});
       }
     }
   });
@@ -373,8 +369,7 @@ int RunServe(const ServerConfig& config) {
   health->SetServingStatus(false);
   server->Shutdown(absl::ToChronoTime(absl::Now() + config.drain_timeout));
   Log(LogLevel::kInfo, "gRPC server stopped");
-  stop_maintenance.Notify();
-  maintenance.join();
+  maintenance.Stop();
   watcher.Stop();
   http.Stop();
   if (tls != nullptr) tls->Stop();

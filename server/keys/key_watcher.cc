@@ -182,15 +182,10 @@ void KeyWatcher::EvaluateLocked(absl::Time now) {
 }
 
 void KeyWatcher::Start() {
-  thread_ = std::thread([this] {
-    while (!stop_.WaitForNotificationWithTimeout(options_.tick_interval)) Tick();
-  });
+  ticker_.Start(options_.tick_interval, [this] { Tick(); });
 }
 
-void KeyWatcher::Stop() {
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  if (thread_.joinable()) thread_.join();
-}
+void KeyWatcher::Stop() { ticker_.Stop(); }
 
 std::vector<KeyStatus> KeyWatcher::statuses() const {
   absl::MutexLock lock(&mu_);

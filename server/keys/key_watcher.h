@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -18,9 +17,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/common/periodic_thread.h"
 #include "server/keys/key_provider.h"
 #include "server/keys/key_rotation.h"
 
@@ -114,8 +113,7 @@ class KeyWatcher {
   absl::Time next_poll_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 
-  absl::Notification stop_;
-  std::thread thread_;
+  PeriodicThread ticker_;
 };
 
 }  // namespace token

@@ -197,15 +197,10 @@ absl::Status TlsWatcher::Reload() {
 }
 
 void TlsWatcher::Start() {
-  thread_ = std::thread([this] {
-    while (!stop_.WaitForNotificationWithTimeout(options_.poll_interval)) Poll();
-  });
+  poller_.Start(options_.poll_interval, [this] { Poll(); });
 }
 
-void TlsWatcher::Stop() {
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  if (thread_.joinable()) thread_.join();
-}
+void TlsWatcher::Stop() { poller_.Stop(); }
 
 TlsWatcher::Stats TlsWatcher::stats() const {
   absl::MutexLock lock(&mu_);

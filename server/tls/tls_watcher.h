@@ -13,15 +13,14 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/common/periodic_thread.h"
 #include "server/tls/tls_material.h"
 
 namespace token::tls {
@@ -119,8 +118,7 @@ class TlsWatcher final : public TlsMaterialSource {
   mutable absl::Mutex current_mu_;
   TlsMaterialPtr current_ ABSL_GUARDED_BY(current_mu_);
 
-  absl::Notification stop_;
-  std::thread thread_;
+  PeriodicThread poller_;
 };
 
 }  // namespace token::tls
