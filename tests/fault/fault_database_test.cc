@@ -27,17 +27,23 @@ bool TransientFailure(const CallRecord& r, const std::string&) {
   return r.code == grpc::UNAVAILABLE || r.code == grpc::DEADLINE_EXCEEDED;
 }
 
+// The load both database-outage scenarios run: 12 clients, 2 s deadlines,
+// and 1 % deliberate replays so that reuse detection is exercised too.
+DriverOptions DatabaseFaultLoad(const Scenario& scenario) {
+  DriverOptions options = scenario.DriverDefaults();
+  options.clients = 12;
+  options.call_timeout = absl::Seconds(2);
+  options.replay_percent = 1;
+  return options;
+}
+
 // PostgreSQL stopped with `pg_ctl -m immediate` (a crash: every connection
 // cut at once, in-flight transactions lost) and started again, mid-load.
 TEST(FaultDatabase, PostgresImmediateRestartMidLoad) {
   Scenario scenario("restart");
   TokenServerProcess* server = scenario.StartServer({"--db-pool-size=4"});
   ASSERT_NE(server, nullptr);
-  DriverOptions options = scenario.DriverDefaults();
-  options.clients = 12;
-  options.call_timeout = absl::Seconds(2);
-  options.replay_percent = 1;
-  LoadDriver driver(options, scenario.ledger());
+  LoadDriver driver(DatabaseFaultLoad(scenario), scenario.ledger());
   const absl::Time load_start = absl::Now();
   driver.Start();
 
@@ -100,11 +106,7 @@ TEST(FaultDatabase, BackendsTerminatedMidTransaction) {
   ASSERT_NE(server, nullptr);
   InstallDelayTrigger(scenario.conninfo());
   SetDelay(scenario.conninfo(), 20);
-  DriverOptions options = scenario.DriverDefaults();
-  options.clients = 12;
-  options.call_timeout = absl::Seconds(2);
-  options.replay_percent = 1;
-  LoadDriver driver(options, scenario.ledger());
+  LoadDriver driver(DatabaseFaultLoad(scenario), scenario.ledger());
   const absl::Time load_start = absl::Now();
   driver.Start();
   absl::SleepFor(absl::Seconds(1));
