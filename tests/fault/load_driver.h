@@ -59,6 +59,7 @@ struct DriverOptions {
 // Endpoints: `per_target` channels to each target, each its own connection.
 class Endpoints {
  public:
+  // Returns once every channel is connected, or after 10 s.
   Endpoints(const std::vector<std::string>& targets, int per_target);
   int targets() const { return static_cast<int>(targets_); }
   // The stub for client `index`: spread over targets first, then channels.
