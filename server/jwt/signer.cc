@@ -8,16 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/common/base64url.h"
+#include "server/common/openssl_ptr.h"
 
 namespace token {
-namespace {
-
-struct EvpMdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
-
-}  // namespace
 
 const EVP_MD* Rs256Digest() {
   // Fetched once and kept for the life of the process (never freed).

@@ -15,15 +15,11 @@
 #include "nlohmann/json.hpp"
 #include "server/common/base64url.h"
 #include "server/common/error_reason.h"
+#include "server/common/openssl_ptr.h"
 #include "server/jwt/signer.h"
 
 namespace token {
 namespace {
-
-struct EvpMdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
 
 // NumericDate bounds: 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
 constexpr int64_t kMinUnixSeconds = 0;

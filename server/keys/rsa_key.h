@@ -11,14 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
+#include "server/common/openssl_ptr.h"
 
 namespace token {
-
-// EvpPkeyDeleter frees an EVP_PKEY owned by a std::unique_ptr.
-struct EvpPkeyDeleter {
-  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
 
 class RsaKey;
 using RsaKeyPtr = std::shared_ptr<const RsaKey>;

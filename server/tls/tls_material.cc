@@ -165,7 +165,7 @@ absl::StatusOr<std::vector<X509Ptr>> DecodeCertificates(absl::string_view flag,
   return certs;
 }
 
-absl::StatusOr<PrivateKeyPtr> DecodePrivateKey(absl::string_view path, absl::string_view text) {
+absl::StatusOr<EvpPkeyPtr> DecodePrivateKey(absl::string_view path, absl::string_view text) {
   constexpr absl::string_view kFlag = "tls-key";
   absl::StatusOr<std::vector<PemBlock>> blocks = SplitPem(kFlag, path, text);
   if (!blocks.ok()) return blocks.status();
@@ -184,7 +184,7 @@ absl::StatusOr<PrivateKeyPtr> DecodePrivateKey(absl::string_view path, absl::str
   }
   if (key_block == nullptr) return FileError(kFlag, path, "no PEM private key found");
   const unsigned char* p = reinterpret_cast<const unsigned char*>(key_block->der.data());
-  PrivateKeyPtr key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_block->der.size())));
+  EvpPkeyPtr key(d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(key_block->der.size())));
   ERR_clear_error();
   if (key == nullptr) return FileError(kFlag, path, "the private key does not parse");
   if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA &&
@@ -282,7 +282,7 @@ absl::StatusOr<TlsMaterialPtr> TlsMaterial::Parse(const TlsPaths& paths,
   absl::StatusOr<std::vector<X509Ptr>> chain =
       DecodeCertificates("tls-cert", paths.cert, contents.cert, /*skip_private_keys=*/true);
   if (!chain.ok()) return chain.status();
-  absl::StatusOr<PrivateKeyPtr> key = DecodePrivateKey(paths.key, contents.key);
+  absl::StatusOr<EvpPkeyPtr> key = DecodePrivateKey(paths.key, contents.key);
   if (!key.ok()) return key.status();
 
   std::shared_ptr<TlsMaterial> material(new TlsMaterial());

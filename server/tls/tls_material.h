@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "server/tls/openssl_ptr.h"
+#include "server/common/openssl_ptr.h"
 
 namespace token::tls {
 
@@ -107,7 +107,7 @@ class TlsMaterial {
 
   X509Ptr leaf_;
   X509StackPtr intermediates_;
-  PrivateKeyPtr key_;
+  EvpPkeyPtr key_;
   std::string identity_pem_;
   std::string client_ca_pem_;
   int client_ca_count_ = 0;

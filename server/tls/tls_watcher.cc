@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/log.h"
-#include "server/tls/openssl_ptr.h"
+#include "server/common/openssl_ptr.h"
 
 namespace token::tls {
 namespace {

@@ -57,7 +57,7 @@ TEST(SignerTest, SignatureVerifiesWithPublicKey) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   EvpPkeyPtr public_key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size())));
   ASSERT_NE(public_key, nullptr);
-  const test::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  const EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   ASSERT_EQ(EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, public_key.get()), 1);
   EXPECT_EQ(EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                              signature.size(),

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "server/common/base64url.h"
+#include "server/common/openssl_ptr.h"
 #include "server/jwt/claims.h"
 #include "server/jwt/signer.h"
 #include "server/jwt/verifier.h"
@@ -120,16 +121,6 @@ inline std::string SignJson(const nlohmann::json& header, const nlohmann::json& 
                             const RsaKey& key = TestKey()) {
   return SignRaw(header.dump(), payload.dump(), key);
 }
-
-struct BioDeleter {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-
-struct EvpMdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
 
 // PublicKeyPem returns the SubjectPublicKeyInfo PEM of `key`: what an attacker
 // fetching the JWKS can reconstruct.

@@ -13,20 +13,11 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "server/common/base64url.h"
+#include "server/common/openssl_ptr.h"
 #include "server/keys/jwk.h"
 
 namespace token {
 namespace {
-
-struct BioDeleter {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-
-struct EvpPkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxDeleter>;
 
 std::string BioContents(BIO* bio) {
   char* data = nullptr;

@@ -13,7 +13,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/tls/openssl_ptr.h"
+#include "server/common/openssl_ptr.h"
 #include "tests/tls/test_pki.h"
 
 namespace token::tls {
@@ -149,7 +149,7 @@ TEST_F(TlsMaterialTest, BadKeyFilesFail) {
 
 // RSA keys below 2048 bits are refused for the server identity.
 TEST_F(TlsMaterialTest, WeakRsaKeyFails) {
-  PrivateKeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
   ASSERT_NE(key, nullptr);
   BioPtr bio(BIO_new(BIO_s_mem()));
   ASSERT_EQ(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr),
