@@ -28,6 +28,7 @@
 #include "fuzz/throwaway_fuzz_key.h"
 #include "nlohmann/json.hpp"
 #include "server/common/base64url.h"
+#include "server/common/openssl_ptr.h"
 #include "server/common/random.h"
 #include "server/jwt/signer.h"
 #include "server/keys/key_set.h"
@@ -55,13 +56,6 @@ const std::string kSessionId = "0b8f5a34-4c55-4e8e-9a53-3bb2b2f1c2d1";
 
 // --- keys -------------------------------------------------------------------
 
-struct BioDeleter {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-
 std::string BioText(BIO* bio) {
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio, &data);
@@ -72,14 +66,13 @@ std::string BioText(BIO* bio) {
 // Pem encodes `pkey` with `write`, one of OpenSSL's PEM writers.
 template <typename Writer>
 std::string Pem(Writer write) {
-  std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   FUZZ_CHECK(bio != nullptr && write(bio.get()) == 1);
   return BioText(bio.get());
 }
 
 EvpPkeyPtr GenerateKey(const char* algorithm, int rsa_bits) {
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, algorithm, nullptr));
   FUZZ_CHECK(ctx != nullptr && EVP_PKEY_keygen_init(ctx.get()) == 1);
   if (rsa_bits > 0) FUZZ_CHECK(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), rsa_bits) == 1);
   if (absl::string_view(algorithm) == "EC") {
