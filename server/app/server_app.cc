@@ -16,6 +16,7 @@
 #include "server/common/clock.h"
 #include "server/common/log.h"
 #include "server/common/periodic_thread.h"
+#include "server/health/clock_offset.h"
 #include "server/health/readiness.h"
 #include "server/http/http_server.h"
 #include "server/keys/key_directory.h"
@@ -248,6 +249,7 @@ int RunServe(const ServerConfig& config) {
   readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
   readiness.Set("database", false, "not checked yet");
   readiness.Set("revocation_feed", false, "not in sync yet");
+  readiness.Set("clock", false, "not measured yet");
 
   Metrics metrics;
   PgRevocationFeed feed(
@@ -278,6 +280,7 @@ int RunServe(const ServerConfig& config) {
       .limits = RequestLimitsOf(config),
       .refresh_failures = {.limit = config.refresh_failure_limit,
                            .window = config.refresh_failure_window},
+      .max_clock_offset = config.max_clock_offset,
   };
   SessionService sessions(session_options, *store, keys, chain, clock, revocations);
   AccessVerifier verifier({.issuer = config.issuer,
@@ -337,8 +340,21 @@ int RunServe(const ServerConfig& config) {
   // Maintenance: readiness probes, gRPC health, revocation pruning, sweeping.
   PeriodicThread maintenance;
   maintenance.Start(kMaintenanceInterval, [&, next_sweep = clock.Now() + kSweepInterval]() mutable {
-    const absl::Status db = store->Ping(absl::Now() + absl::Seconds(1));
+    // The database check also measures this replica's clock against it.
+    const absl::Time sent = clock.Now();
+    const absl::StatusOr<absl::Time> db_clock =
+        store->DatabaseClock(absl::Now() + absl::Seconds(1));
+    const absl::Status db = db_clock.status();
     readiness.Set("database", db.ok(), db.ok() ? "ok" : std::string(db.message()));
+    if (db_clock.ok()) {
+      const ClockOffsetCheck offset =
+          CheckClockOffset(sent, clock.Now(), *db_clock, config.max_clock_offset);
+      if (!offset.ok) {
+        Log(LogLevel::kError, "clock offset from the database is beyond the bound",
+            {{"detail", offset.detail}});
+      }
+      readiness.Set("clock", offset.ok, offset.detail);
+    }
     readiness.Set("revocation_feed", revocations.in_sync(),
                   revocations.in_sync() ? "in sync" : "resynchronising");
     health->SetServingStatus(readiness.ready());

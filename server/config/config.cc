@@ -36,6 +36,9 @@ ABSL_FLAG(absl::Duration, refresh_absolute_ttl, absl::Hours(720), "session absol
 ABSL_FLAG(absl::Duration, reuse_grace, absl::Seconds(10),
           "grace window for retrying the previous refresh token; 0 disables");
 ABSL_FLAG(absl::Duration, clock_skew, absl::Seconds(30), "leeway on exp and nbf");
+ABSL_FLAG(absl::Duration, max_clock_offset, absl::Seconds(2),
+          "largest tolerated offset of this replica's clock from the database's; beyond it the "
+          "replica is not ready and refuses refreshes");
 ABSL_FLAG(absl::Duration, key_publish_period, absl::Hours(1),
           "how long a new signing key is published before it signs; JWKS max-age is half");
 ABSL_FLAG(bool, migrate, true, "apply pending migrations before serving");
@@ -84,6 +87,7 @@ constexpr absl::string_view kFlagNames[] = {
     "refresh_absolute_ttl",
     "reuse_grace",
     "clock_skew",
+    "max_clock_offset",
     "key_publish_period",
     "migrate",
     "tls_cert",
@@ -218,6 +222,7 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.refresh_absolute_ttl = absl::GetFlag(FLAGS_refresh_absolute_ttl);
   c.reuse_grace = absl::GetFlag(FLAGS_reuse_grace);
   c.clock_skew = absl::GetFlag(FLAGS_clock_skew);
+  c.max_clock_offset = absl::GetFlag(FLAGS_max_clock_offset);
   c.key_publish_period = absl::GetFlag(FLAGS_key_publish_period);
   c.migrate = absl::GetFlag(FLAGS_migrate);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
@@ -252,6 +257,10 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   }
   if (s.ok()) s = ValidateRange("reuse-grace", c.reuse_grace, absl::ZeroDuration(), absl::Hours(1));
   if (s.ok()) s = ValidateRange("clock-skew", c.clock_skew, absl::ZeroDuration(), absl::Hours(1));
+  if (s.ok()) {
+    s = ValidateRange("max-clock-offset", c.max_clock_offset, absl::Milliseconds(100),
+                      absl::Minutes(5));
+  }
   // Key names carry whole seconds, so a shorter period could not be honoured.
   if (s.ok()) {
     s = ValidateRange("key-publish-period", c.key_publish_period, absl::Seconds(1),

@@ -27,6 +27,8 @@ struct ServerConfig {
   absl::Duration refresh_absolute_ttl;
   absl::Duration reuse_grace;
   absl::Duration clock_skew;
+  // Largest tolerated offset of this replica's clock from the database's.
+  absl::Duration max_clock_offset;
   // How long a new signing key is published before it signs (key rotation);
   // the JWKS may be cached for half of it.
   absl::Duration key_publish_period;

@@ -22,6 +22,26 @@ absl::Status InvalidRefreshToken() {
 
 }  // namespace
 
+void SessionService::AuditGraceReplay(const SessionRow& session,
+                                      const std::optional<ClientMetadata>& client) const {
+  // A retry normally comes from the client that made the winning call; one
+  // from elsewhere inside the window may be a thief racing the user (it gets
+  // the same successor, so the next use by either side is a plain refresh).
+  std::string client_matches = "unknown";
+  if (client.has_value()) {
+    client_matches = client->user_agent == session.client.user_agent &&
+                             client->ip_address == session.client.ip_address
+                         ? "true"
+                         : "false";
+  }
+  Audit("refresh_grace_replay", {{"subject", session.subject},
+                                 {"session_id", session.session_id},
+                                 {"generation", absl::StrCat(session.generation)},
+                                 {"client_matches", client_matches},
+                                 {"user_agent", client.has_value() ? client->user_agent : ""},
+                                 {"ip_address", client.has_value() ? client->ip_address : ""}});
+}
+
 SessionService::SessionService(SessionOptions options, SessionStore& store, const KeyProvider& keys,
                                const RefreshSecretChain& chain, const Clock& clock,
                                RevocationSet& revocations)
@@ -36,6 +56,10 @@ SessionService::SessionService(SessionOptions options, SessionStore& store, cons
 absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
                                                       const RefreshToken& refresh,
                                                       absl::Time now) const {
+  // Only a family started after a RevokeAll of its subject may have its
+  // first token moved past that revocation (below); a family that the
+  // RevokeAll should have ended must not be revived by a refresh that
+  // committed just before it and mints just after.
   AccessClaims claims;
   claims.issuer = options_.issuer;
   claims.subject = session.subject;
@@ -49,7 +73,7 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   // dead token. Such tokens start at the next second instead (well within the
   // clock-skew leeway on nbf).
   if (std::optional<absl::Time> revoked = revocations_.SubjectRevokedAt(session.subject);
-      revoked.has_value() && claims.issued_at <= *revoked) {
+      revoked.has_value() && claims.issued_at <= *revoked && session.created_at > *revoked) {
     claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(*revoked) + 1);
   }
   claims.not_before = claims.issued_at;
@@ -61,6 +85,14 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   if (!access.ok()) {
     Log(LogLevel::kError, "signing failed", {{"error", std::string(access.status().message())}});
     return MakeError(ErrorReason::kServiceNotReady, "access token could not be signed");
+  }
+  // The verifier refuses longer tokens: never hand one out.
+  if (access->size() > options_.limits.max_access_token_bytes) {
+    return MakeError(
+        ErrorReason::kInvalidClaims,
+        absl::StrCat("the access token would be ", access->size(), " bytes, over the limit of ",
+                     options_.limits.max_access_token_bytes,
+                     " (--max-token-bytes): fewer or shorter roles"));
   }
   IssuedTokens out;
   out.access_token = *std::move(access);
@@ -118,18 +150,23 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
   return tokens;
 }
 
-absl::Status SessionService::RefreshFailed(const std::string& session_key,
-                                           const std::string& address_key, absl::Status failure,
-                                           absl::Time now) const {
-  // A shared address (a NAT, a gateway) must not turn a genuine token's
-  // precise answer into RATE_LIMITED: only forgeries are limited by address.
-  const bool forged = ReasonOf(failure) == ErrorReason::kRefreshTokenInvalid;
-  bool limited = forged && refresh_failures_.Exhausted(address_key, now);
+absl::Status SessionService::ForgedRefresh(const std::string& address_key, absl::Time now) const {
+  const bool limited = refresh_failures_.Exhausted(address_key, now);
   refresh_failures_.RecordFailure(address_key, now);
-  if (!session_key.empty()) {
-    limited = refresh_failures_.Exhausted(session_key, now) || limited;
-    refresh_failures_.RecordFailure(session_key, now);
-  }
+  if (!limited) return InvalidRefreshToken();
+  return MakeError(ErrorReason::kRateLimited,
+                   "too many failed refresh attempts; retry later with a valid token");
+}
+
+absl::Status SessionService::DeadSessionRefresh(const std::string& session_key,
+                                                const std::string& address_key,
+                                                absl::Status failure, absl::Time now) const {
+  // A shared address (a NAT, a gateway) must not turn a genuine token's
+  // precise answer into RATE_LIMITED: the address is charged, but only
+  // forgeries are refused by it.
+  refresh_failures_.RecordFailure(address_key, now);
+  const bool limited = refresh_failures_.Exhausted(session_key, now);
+  refresh_failures_.RecordFailure(session_key, now);
   if (!limited) return failure;
   return MakeError(ErrorReason::kRateLimited,
                    "too many failed refresh attempts; retry later with a valid token");
@@ -152,13 +189,12 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
   // A token without our tag was never issued here: refused without any
   // database work, and it can never count as reuse.
   if (!presented.has_value() || !chain_.IsAuthentic(*presented)) {
-    const std::string session_key =
-        presented.has_value() ? "session:" + UuidToString(presented->session_id) : "";
-    return RefreshFailed(session_key, address_key, InvalidRefreshToken(), clock_.Now());
+    return ForgedRefresh(address_key, clock_.Now());
   }
   const std::string session_key = "session:" + UuidToString(presented->session_id);
-  // Only dead sessions (revoked, reused, expired) are ever charged for an
-  // authentic token, so this never refuses a refresh that could succeed.
+  // Only outcomes the database proved (revoked, reused, expired: the session
+  // is dead for good) are charged to a session, so this never refuses a
+  // refresh that could succeed.
   if (refresh_failures_.Exhausted(session_key, clock_.Now())) {
     return MakeError(ErrorReason::kRateLimited,
                      "too many failed refresh attempts for this session; retry later");
@@ -167,17 +203,22 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
   const absl::Time now = clock_.Now();
   RotateRequest request;
   request.session_id = UuidToString(presented->session_id);
-  request.candidate_hashes = chain_.CandidateHashes(*presented, kReuseDetectionDepth);
+  // The token is authentic, so it is current, the grace parent, or an older
+  // copy (reuse), whatever its age: its own hash and its successor's decide.
+  request.candidate_hashes = chain_.CandidateHashes(*presented, 1);
   request.now = now;
   request.reuse_grace = options_.reuse_grace;
   request.idle_ttl = options_.refresh_idle_ttl;
   request.client = client;
+  request.max_clock_offset = options_.max_clock_offset;
   absl::StatusOr<RotateResult> result = store_.RotateSession(request, deadline);
   if (!result.ok()) return result.status();
 
   switch (result->outcome) {
-    case RotateOutcome::kRotated:
     case RotateOutcome::kGraceRetry:
+      AuditGraceReplay(result->session, client);
+      [[fallthrough]];
+    case RotateOutcome::kRotated:
       // Both hand out the presented token's successor: the grace retry
       // re-derives exactly the token the winning call returned.
       return MintPair(result->session, chain_.Successor(*presented), now);
@@ -191,22 +232,27 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
              {"generation", absl::StrCat(s.generation)},
              {"user_agent", client.has_value() ? client->user_agent : s.client.user_agent},
              {"ip_address", client.has_value() ? client->ip_address : s.client.ip_address}});
-      return RefreshFailed(
+      return DeadSessionRefresh(
           session_key, address_key,
           MakeError(ErrorReason::kRefreshTokenReused,
                     "refresh token was already used; the session has been revoked"),
           now);
     }
     case RotateOutcome::kRevoked:
-      return RefreshFailed(session_key, address_key,
-                           MakeError(ErrorReason::kSessionRevoked, "session has been revoked"),
-                           now);
+      return DeadSessionRefresh(session_key, address_key,
+                                MakeError(ErrorReason::kSessionRevoked, "session has been revoked"),
+                                now);
     case RotateOutcome::kExpired:
-      return RefreshFailed(
+      return DeadSessionRefresh(
           session_key, address_key,
           MakeError(ErrorReason::kRefreshTokenExpired, "refresh token has expired"), now);
     case RotateOutcome::kNotFound:
       return InvalidRefreshToken();
+    case RotateOutcome::kClockOffset:
+      Log(LogLevel::kError, "refresh refused: this replica's clock is off the database's",
+          {{"max_clock_offset", absl::FormatDuration(options_.max_clock_offset)}});
+      return MakeError(ErrorReason::kServiceNotReady,
+                       "this replica's clock is too far from the database's; retry");
   }
   return InvalidRefreshToken();
 }
@@ -216,13 +262,15 @@ absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
                                                   absl::Time deadline) const {
   if (absl::Status s = ValidateSubject(subject); !s.ok()) return s;
   if (absl::Status s = ValidateRevokeReason(reason); !s.ok()) return s;
-  const absl::Time now = clock_.Now();
-  absl::StatusOr<int64_t> revoked = store_.RevokeSubject(subject, reason, now, deadline);
+  absl::StatusOr<SubjectRevocation> revoked =
+      store_.RevokeSubject(subject, reason, {clock_.Now(), options_.max_clock_offset}, deadline);
   if (!revoked.ok()) return revoked.status();
-  revocations_.AddSubject(subject, now);
-  Audit("revoke_all",
-        {{"subject", subject}, {"reason", reason}, {"revoked_sessions", absl::StrCat(*revoked)}});
-  return revoked;
+  // The recorded time, which the store may have clamped to its own clock.
+  revocations_.AddSubject(subject, revoked->revoked_at);
+  Audit("revoke_all", {{"subject", subject},
+                       {"reason", reason},
+                       {"revoked_sessions", absl::StrCat(revoked->sessions)}});
+  return revoked->sessions;
 }
 
 absl::StatusOr<bool> SessionService::RevokeSession(const std::string& session_id,
@@ -236,7 +284,8 @@ absl::StatusOr<bool> SessionService::RevokeSession(const std::string& session_id
   const absl::Time now = clock_.Now();
   const std::string canonical = UuidToString(*id);
   std::string subject;
-  absl::StatusOr<bool> revoked = store_.RevokeSession(canonical, reason, now, deadline, &subject);
+  absl::StatusOr<bool> revoked =
+      store_.RevokeSession(canonical, reason, {now, options_.max_clock_offset}, deadline, &subject);
   if (!revoked.ok()) return revoked.status();
   if (*revoked) {
     revocations_.AddSession(canonical, now);

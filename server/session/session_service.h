@@ -26,9 +26,6 @@
 
 namespace token {
 
-// How many generations behind the current token reuse is still recognised.
-inline constexpr int kReuseDetectionDepth = 20;
-
 struct SessionOptions {
   std::string issuer;
   std::string default_audience;
@@ -39,6 +36,10 @@ struct SessionOptions {
   RequestLimits limits;
   // Failed refreshes per session or client address (FailureLimiter).
   FailureLimiter::Options refresh_failures;
+  // How far this replica's clock may be from the database's before the store
+  // refuses to decide a refresh with it, and clamps its revocation times
+  // (zero: no check). The maintenance loop also stops readiness beyond it.
+  absl::Duration max_clock_offset = absl::ZeroDuration();
 };
 
 struct IssueRequest {
@@ -72,7 +73,7 @@ class SessionService {
   // Issue starts a session family. INVALID_SUBJECT / INVALID_CLAIMS on bad input.
   absl::StatusOr<IssuedTokens> Issue(const IssueRequest& request, absl::Time deadline) const;
 
-  // Refresh rotates `refresh_token` (SPEC section 4). `client`, when set,
+  // Refresh rotates `refresh_token` (docs/REFRESH_TOKENS.md). `client`, when set,
   // replaces the session's recorded client metadata. `peer` is the calling
   // connection's address, used for failure limiting when the client reports
   // no IP address of its own.
@@ -97,11 +98,21 @@ class SessionService {
  private:
   absl::StatusOr<IssuedTokens> MintPair(const SessionRow& session, const RefreshToken& refresh,
                                         absl::Time now) const;
-  // RefreshFailed charges a failed refresh to its session (if known) and
-  // address, and returns `failure`, or RATE_LIMITED once the session (or, for
-  // tokens we did not issue, the address) had already used up its failures.
-  absl::Status RefreshFailed(const std::string& session_key, const std::string& address_key,
-                             absl::Status failure, absl::Time now) const;
+  // AuditGraceReplay records a grace retry, flagging one whose client
+  // metadata differs from the row's (set by the call that rotated).
+  void AuditGraceReplay(const SessionRow& session,
+                        const std::optional<ClientMetadata>& client) const;
+  // ForgedRefresh charges a token we did not issue to its sender's address
+  // only (never to the session id it names: anyone can write a victim's id)
+  // and returns REFRESH_TOKEN_INVALID, or RATE_LIMITED once the address had
+  // used up its failures.
+  absl::Status ForgedRefresh(const std::string& address_key, absl::Time now) const;
+  // DeadSessionRefresh charges an outcome the database proved (revoked,
+  // expired, reused: the session can never refresh again) to the session and
+  // the address, and returns `failure`, or RATE_LIMITED once the session had
+  // already used up its failures.
+  absl::Status DeadSessionRefresh(const std::string& session_key, const std::string& address_key,
+                                  absl::Status failure, absl::Time now) const;
 
   const SessionOptions options_;
   SessionStore& store_;

@@ -22,6 +22,7 @@ constexpr char kLoadRevocationsName[] = "load_revocations";
 constexpr char kSweepExpiredName[] = "sweep_expired";
 constexpr char kSweepSubjectRevocationsName[] = "sweep_subject_revocations";
 constexpr char kPingName[] = "ping";
+constexpr char kDatabaseClockName[] = "database_clock";
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 int64_t Micros(absl::Duration d) { return absl::ToInt64Microseconds(d); }
@@ -78,6 +79,7 @@ RotateOutcome ParseOutcome(const std::string& outcome) {
   if (outcome == "reused") return RotateOutcome::kReuseDetected;
   if (outcome == "revoked") return RotateOutcome::kRevoked;
   if (outcome == "expired") return RotateOutcome::kExpired;
+  if (outcome == "clock_offset") return RotateOutcome::kClockOffset;
   return RotateOutcome::kNotFound;
 }
 
@@ -97,6 +99,7 @@ std::shared_ptr<PgSessionStore> PgSessionStore::Create(const std::string& connin
       {kSweepExpiredName, std::string(sql::kSweepExpired)},
       {kSweepSubjectRevocationsName, std::string(sql::kSweepSubjectRevocations)},
       {kPingName, std::string(sql::kPing)},
+      {kDatabaseClockName, std::string(sql::kDatabaseClock)},
   };
   return std::make_shared<PgSessionStore>(std::move(options));
 }
@@ -124,24 +127,31 @@ absl::StatusOr<RotateResult> PgSessionStore::RotateSession(const RotateRequest& 
     const pqxx::row row = tx.exec_prepared1(
         kRotateSessionName, request.session_id, ByteaArrayLiteral(request.candidate_hashes),
         Micros(request.now), Micros(request.reuse_grace), Micros(request.idle_ttl),
-        request.client.has_value(), client.user_agent, client.ip_address);
+        request.client.has_value(), client.user_agent, client.ip_address,
+        Micros(request.max_clock_offset));
     result = RotateResult{};
     result.outcome = ParseOutcome(row[0].as<std::string>());
-    if (result.outcome != RotateOutcome::kNotFound) result.session = ReadSession(row, 1);
+    if (result.outcome != RotateOutcome::kNotFound &&
+        result.outcome != RotateOutcome::kClockOffset) {
+      result.session = ReadSession(row, 1);
+    }
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return result;
 }
 
-absl::StatusOr<int64_t> PgSessionStore::RevokeSubject(const std::string& subject,
-                                                      const std::string& reason, absl::Time now,
-                                                      absl::Time deadline) {
-  int64_t revoked = 0;
+absl::StatusOr<SubjectRevocation> PgSessionStore::RevokeSubject(const std::string& subject,
+                                                                const std::string& reason,
+                                                                const WriteTime& at,
+                                                                absl::Time deadline) {
+  SubjectRevocation revoked;
   absl::Status status = pool_.Run(kRevokeSubjectName, deadline, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c, kRevokeSubjectName);
-    const pqxx::row row = tx.exec_prepared1(kRevokeSubjectName, subject, reason, Micros(now));
-    revoked = row[0].as<int64_t>();
+    const pqxx::row row = tx.exec_prepared1(kRevokeSubjectName, subject, reason, Micros(at.now),
+                                            Micros(at.max_clock_offset));
+    revoked.sessions = row[0].as<int64_t>();
+    revoked.revoked_at = FromMicros(row[1].as<int64_t>());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -149,12 +159,13 @@ absl::StatusOr<int64_t> PgSessionStore::RevokeSubject(const std::string& subject
 }
 
 absl::StatusOr<bool> PgSessionStore::RevokeSession(const std::string& session_id,
-                                                   const std::string& reason, absl::Time now,
+                                                   const std::string& reason, const WriteTime& at,
                                                    absl::Time deadline, std::string* subject) {
   bool revoked = false;
   absl::Status status = pool_.Run(kRevokeSessionName, deadline, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c, kRevokeSessionName);
-    const pqxx::result rows = tx.exec_prepared(kRevokeSessionName, session_id, reason, Micros(now));
+    const pqxx::result rows = tx.exec_prepared(kRevokeSessionName, session_id, reason,
+                                               Micros(at.now), Micros(at.max_clock_offset));
     revoked = !rows.empty();
     if (revoked && subject != nullptr) *subject = rows[0][0].as<std::string>();
     return absl::OkStatus();
@@ -224,6 +235,17 @@ absl::StatusOr<int64_t> PgSessionStore::SweepExpired(absl::Time expired_before,
   });
   if (!status.ok()) return status;
   return deleted;
+}
+
+absl::StatusOr<absl::Time> PgSessionStore::DatabaseClock(absl::Time deadline) {
+  absl::Time clock;
+  absl::Status status = pool_.Run(kDatabaseClockName, deadline, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c, kDatabaseClockName);
+    clock = FromMicros(tx.exec_prepared1(kDatabaseClockName)[0].as<int64_t>());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return clock;
 }
 
 absl::Status PgSessionStore::Ping(absl::Time deadline) {

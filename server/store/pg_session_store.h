@@ -23,10 +23,11 @@ class PgSessionStore final : public SessionStore {
   absl::Status CreateSession(const NewSession& session, absl::Time deadline) override;
   absl::StatusOr<RotateResult> RotateSession(const RotateRequest& request,
                                              absl::Time deadline) override;
-  absl::StatusOr<int64_t> RevokeSubject(const std::string& subject, const std::string& reason,
-                                        absl::Time now, absl::Time deadline) override;
+  absl::StatusOr<SubjectRevocation> RevokeSubject(const std::string& subject,
+                                                  const std::string& reason, const WriteTime& at,
+                                                  absl::Time deadline) override;
   absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,
-                                     absl::Time now, absl::Time deadline,
+                                     const WriteTime& at, absl::Time deadline,
                                      std::string* subject) override;
   absl::StatusOr<std::vector<SessionRow>> ListSessions(const std::string& subject, int limit,
                                                        const std::optional<SessionCursor>& after,
@@ -36,6 +37,7 @@ class PgSessionStore final : public SessionStore {
   absl::StatusOr<int64_t> SweepExpired(absl::Time expired_before, absl::Time revoked_before,
                                        int batch, absl::Time deadline) override;
   absl::Status Ping(absl::Time deadline) override;
+  absl::StatusOr<absl::Time> DatabaseClock(absl::Time deadline) override;
 
   PgPool::Stats pool_stats() const { return pool_.stats(); }
 

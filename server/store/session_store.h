@@ -61,17 +61,23 @@ struct NewSession {
 };
 
 // RotateRequest: one RefreshTokens call, decided by the store in one round trip.
+// REQUIRES: the presented token is authentic (its MAC tag checked): the store
+// takes any token of the family that is neither current nor the grace parent
+// for a rotated-away copy, i.e. reuse.
 struct RotateRequest {
   std::string session_id;
-  // candidate_hashes[0] is the hash of the presented secret; [k] the hash of
-  // its k-th derived successor. Index 0 matching the row means the presented
-  // token is current; k > 0 means it was rotated away k generations ago.
+  // candidate_hashes[0] is the hash of the presented secret, [1] that of its
+  // successor. Index 0 matching the row means the presented token is current;
+  // index 1 that it is the current token's parent.
   std::vector<std::string> candidate_hashes;
   absl::Time now;
   absl::Duration reuse_grace;
   absl::Duration idle_ttl;
   // Replaces the recorded client metadata when set.
   std::optional<ClientMetadata> client;
+  // The store refuses the call (kClockOffset, nothing changes) when `now` is
+  // further than this from the database's clock; zero disables the check.
+  absl::Duration max_clock_offset = absl::ZeroDuration();
 };
 
 enum class RotateOutcome {
@@ -79,21 +85,41 @@ enum class RotateOutcome {
   kRotated,
   // Index 1 matched inside the grace window: the row is unchanged.
   kGraceRetry,
-  // Index ≥ 1 matched outside the grace rule: the family is now revoked.
+  // Index 1 outside the grace rule, or no candidate (an older generation):
+  // the family is now revoked.
   kReuseDetected,
-  // A candidate matched, but the session was already revoked.
+  // The session was already revoked, or a RevokeAll of its subject made at or
+  // after its creation had not reached it yet and now has.
   kRevoked,
-  // A candidate matched, but the idle or absolute lifetime has ended.
+  // The idle or absolute lifetime has ended.
   kExpired,
-  // No such session, or no candidate matched: not a token we issued.
+  // No such session (never created, or swept).
   kNotFound,
+  // `now` is too far from the database's clock: nothing was decided.
+  kClockOffset,
 };
 
 // RotateResult: the outcome and the row as it is after the call (empty row for
-// kNotFound).
+// kNotFound and kClockOffset).
 struct [[nodiscard]] RotateResult {
   RotateOutcome outcome = RotateOutcome::kNotFound;
   SessionRow session;
+};
+
+// WriteTime: the replica's time for a revocation, and how far from the
+// database's clock the store lets it be (zero: taken as it is).
+struct WriteTime {
+  // Implicit: a bare time is taken as it is (tests, tools).
+  WriteTime(absl::Time now, absl::Duration max_clock_offset = absl::ZeroDuration())  // NOLINT
+      : now(now), max_clock_offset(max_clock_offset) {}
+  absl::Time now;
+  absl::Duration max_clock_offset;
+};
+
+// SubjectRevocation: what RevokeSubject did.
+struct [[nodiscard]] SubjectRevocation {
+  int64_t sessions = 0;   // Live sessions it revoked.
+  absl::Time revoked_at;  // The subject's recorded revocation time.
 };
 
 // SessionCursor: position after the last row of a ListSessions page.
@@ -122,16 +148,18 @@ class SessionStore {
                                                      absl::Time deadline) = 0;
 
   // RevokeSubject revokes every live (unrevoked, unexpired) session of
-  // `subject` and records the subject revocation; returns how many sessions it
-  // revoked.
-  virtual absl::StatusOr<int64_t> RevokeSubject(const std::string& subject,
-                                                const std::string& reason, absl::Time now,
-                                                absl::Time deadline) = 0;
+  // `subject` and records the subject revocation, all at one time: `at.now`,
+  // clamped to within `at.max_clock_offset` of the database's clock.
+  virtual absl::StatusOr<SubjectRevocation> RevokeSubject(const std::string& subject,
+                                                          const std::string& reason,
+                                                          const WriteTime& at,
+                                                          absl::Time deadline) = 0;
 
-  // RevokeSession revokes one live session; false if unknown or already revoked.
-  // On success returns the subject through `subject` (for audit).
+  // RevokeSession revokes one live session at `at` (clamped as above); false
+  // if unknown or already revoked. On success returns the subject through
+  // `subject` (for audit).
   virtual absl::StatusOr<bool> RevokeSession(const std::string& session_id,
-                                             const std::string& reason, absl::Time now,
+                                             const std::string& reason, const WriteTime& at,
                                              absl::Time deadline, std::string* subject) = 0;
 
   // ListSessions returns up to `limit` sessions of `subject`, newest first,
@@ -146,8 +174,9 @@ class SessionStore {
 
   // SweepExpired deletes at most `batch` sessions that expired before
   // `expired_before` or were revoked before `revoked_before`, and at most
-  // `batch` subject revocations made before `revoked_before`; returns how many
-  // rows it deleted in all.
+  // `batch` subject revocations made before `revoked_before` (first revoking
+  // any session of that subject created before it and still live); returns
+  // how many rows it deleted in all.
   // REQUIRES: revoked_before is earlier than the issue time of every
   // unexpired access token (now - access ttl - clock skew, or earlier).
   virtual absl::StatusOr<int64_t> SweepExpired(absl::Time expired_before, absl::Time revoked_before,
@@ -155,6 +184,10 @@ class SessionStore {
 
   // Ping checks that the database answers.
   virtual absl::Status Ping(absl::Time deadline) = 0;
+
+  // DatabaseClock returns the database server's clock, for measuring this
+  // replica's clock offset against it.
+  virtual absl::StatusOr<absl::Time> DatabaseClock(absl::Time deadline) = 0;
 };
 
 using SessionStorePtr = std::shared_ptr<SessionStore>;

@@ -1,6 +1,6 @@
 // FakeSessionStore: an in-memory SessionStore for the session core's tests.
 // It implements the documented semantics of every method, RotateSession
-// exactly as migrations/0002_rotate_session.sql decides, counts calls per
+// exactly as migrations/0003_security.sql decides, counts calls per
 // method (to prove that bad input never reaches the store), and can be
 // switched to fail every call with UNAVAILABLE / DATABASE_UNAVAILABLE.
 //
@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -154,21 +155,54 @@ class FakeSessionStore final : public SessionStore {
   }
 
   // RotateSession mirrors token_rotate_session() in
-  // migrations/0002_rotate_session.sql branch by branch.
+  // migrations/0003_security.sql branch by branch; the fake's clock (when
+  // given) stands for the database's clock.
   absl::StatusOr<RotateResult> RotateSession(const RotateRequest& request,
                                              absl::Time deadline) override {
+    absl::StatusOr<RotateResult> result = RotateLocked(request, deadline);
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&mu_);
+      hook = after_rotate_;
+    }
+    if (hook) hook();
+    return result;
+  }
+
+  // SetAfterRotateHook runs `hook` after every RotateSession has decided and
+  // before it returns: another call "commits" between the rotation and the
+  // caller's next step.
+  void SetAfterRotateHook(std::function<void()> hook) {
+    absl::MutexLock lock(&mu_);
+    after_rotate_ = std::move(hook);
+  }
+
+ private:
+  absl::StatusOr<RotateResult> RotateLocked(const RotateRequest& request, absl::Time deadline) {
     absl::MutexLock lock(&mu_);
     ++calls_.rotate_session;
     if (absl::Status s = Fail(deadline); !s.ok()) return s;
     RotateResult result;
+    const absl::Time now = request.now;
+    if (clock_ != nullptr && request.max_clock_offset > absl::ZeroDuration() &&
+        absl::AbsDuration(now - (clock_->Now() + database_clock_offset_)) >
+            request.max_clock_offset) {
+      result.outcome = RotateOutcome::kClockOffset;
+      return result;
+    }
     auto it = sessions_.find(request.session_id);
     if (it == sessions_.end()) return result;  // kNotFound, empty row.
     StoredSession& s = it->second;
+    if (!s.row.revoked_at.has_value()) {
+      auto subject = subject_revocations_.find(s.row.subject);
+      if (subject != subject_revocations_.end() && subject->second >= s.row.created_at) {
+        s.row.revoked_at = subject->second;
+        s.row.revoke_reason = "revoke_all";
+      }
+    }
     const auto match =
         std::find(request.candidate_hashes.begin(), request.candidate_hashes.end(), s.token_hash);
-    if (match == request.candidate_hashes.end()) return result;  // kNotFound.
     const auto k = match - request.candidate_hashes.begin();
-    const absl::Time now = request.now;
     if (s.row.revoked_at.has_value()) {
       result.outcome = RotateOutcome::kRevoked;
     } else if (now >= s.row.expires_at || now >= s.row.absolute_expires_at) {
@@ -197,34 +231,38 @@ class FakeSessionStore final : public SessionStore {
     return result;
   }
 
-  absl::StatusOr<int64_t> RevokeSubject(const std::string& subject, const std::string& reason,
-                                        absl::Time now, absl::Time deadline) override {
+ public:
+  absl::StatusOr<SubjectRevocation> RevokeSubject(const std::string& subject,
+                                                  const std::string& reason, const WriteTime& at,
+                                                  absl::Time deadline) override {
     absl::MutexLock lock(&mu_);
     ++calls_.revoke_subject;
     if (absl::Status s = Fail(deadline); !s.ok()) return s;
-    int64_t revoked = 0;
+    const absl::Time now = WriteTimeOf(at);
+    SubjectRevocation revoked;
     for (auto& [id, stored] : sessions_) {
       if (stored.row.subject == subject && !stored.row.revoked_at.has_value() &&
           stored.row.expires_at > now) {
         stored.row.revoked_at = now;
         stored.row.revoke_reason = reason;
-        ++revoked;
+        ++revoked.sessions;
       }
     }
     auto [it, inserted] = subject_revocations_.try_emplace(subject, now);
     if (!inserted) it->second = std::max(it->second, now);
+    revoked.revoked_at = it->second;
     return revoked;
   }
 
   absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,
-                                     absl::Time now, absl::Time deadline,
+                                     const WriteTime& at, absl::Time deadline,
                                      std::string* subject) override {
     absl::MutexLock lock(&mu_);
     ++calls_.revoke_session;
     if (absl::Status s = Fail(deadline); !s.ok()) return s;
     auto it = sessions_.find(session_id);
     if (it == sessions_.end() || it->second.row.revoked_at.has_value()) return false;
-    it->second.row.revoked_at = now;
+    it->second.row.revoked_at = WriteTimeOf(at);
     it->second.row.revoke_reason = reason;
     if (subject != nullptr) *subject = it->second.row.subject;
     return true;
@@ -287,12 +325,24 @@ class FakeSessionStore final : public SessionStore {
     for (const std::string& id : doomed) sessions_.erase(id);
     // Subject revocations old enough to affect no unexpired token: another
     // batch of at most `batch`, counted in the same total.
+    // A live session created before a doomed subject revocation is revoked
+    // first, as sweep_subject_revocations.sql does.
     std::vector<std::string> doomed_subjects;
     for (const auto& [subject, at] : subject_revocations_) {
       if (static_cast<int>(doomed_subjects.size()) >= batch) break;
       if (at < revoked_before) doomed_subjects.push_back(subject);
     }
-    for (const std::string& subject : doomed_subjects) subject_revocations_.erase(subject);
+    for (const std::string& subject : doomed_subjects) {
+      const absl::Time at = subject_revocations_[subject];
+      for (auto& [id, stored] : sessions_) {
+        if (stored.row.subject == subject && !stored.row.revoked_at.has_value() &&
+            stored.row.created_at <= at) {
+          stored.row.revoked_at = at;
+          stored.row.revoke_reason = "revoke_all";
+        }
+      }
+      subject_revocations_.erase(subject);
+    }
     return static_cast<int64_t>(doomed.size() + doomed_subjects.size());
   }
 
@@ -300,6 +350,22 @@ class FakeSessionStore final : public SessionStore {
     absl::MutexLock lock(&mu_);
     ++calls_.ping;
     return Fail(deadline);
+  }
+
+  // DatabaseClock reads the fake's clock plus SetDatabaseClockOffset's offset.
+  absl::StatusOr<absl::Time> DatabaseClock(absl::Time deadline) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_.ping;
+    if (absl::Status s = Fail(deadline); !s.ok()) return s;
+    if (clock_ == nullptr) return absl::FailedPreconditionError("the fake has no clock");
+    return clock_->Now() + database_clock_offset_;
+  }
+
+  // SetDatabaseClockOffset makes the database's clock run `offset` ahead of
+  // the fake's clock (for DatabaseClock only).
+  void SetDatabaseClockOffset(absl::Duration offset) {
+    absl::MutexLock lock(&mu_);
+    database_clock_offset_ = offset;
   }
 
  private:
@@ -319,7 +385,16 @@ class FakeSessionStore final : public SessionStore {
     return absl::OkStatus();
   }
 
+  // WriteTimeOf clamps a revocation time as token_write_time() does.
+  absl::Time WriteTimeOf(const WriteTime& at) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (clock_ == nullptr || at.max_clock_offset <= absl::ZeroDuration()) return at.now;
+    const absl::Time db = clock_->Now() + database_clock_offset_;
+    return std::clamp(at.now, db - at.max_clock_offset, db + at.max_clock_offset);
+  }
+
   const Clock* const clock_;
+  std::function<void()> after_rotate_ ABSL_GUARDED_BY(mu_);
+  absl::Duration database_clock_offset_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, StoredSession> sessions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> subject_revocations_ ABSL_GUARDED_BY(mu_);

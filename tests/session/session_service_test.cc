@@ -426,9 +426,10 @@ TEST_F(SessionServiceTest, RefreshFiveGenerationsOldIsReused) {
   EXPECT_TRUE(HasReason(Refresh(current).status(), ErrorReason::kSessionRevoked));
 }
 
-// Reuse is recognised for at least the last 16 generations (SPEC section 4).
-TEST_F(SessionServiceTest, RefreshSixteenGenerationsOldIsReused) {
-  for (int age : {16, kReuseDetectionDepth}) {
+// Reuse is recognised however old the presented generation is: an authentic
+// token that is neither current nor the grace parent is a copy.
+TEST_F(SessionServiceTest, RefreshAnyGenerationsOldIsReused) {
+  for (int age : {2, 16, 20, 21, 50}) {
     absl::StatusOr<IssuedTokens> t0 = Issue();
     ASSERT_TRUE(t0.ok());
     std::string current = t0->refresh_token;
@@ -453,9 +454,9 @@ TEST_F(SessionServiceTest, RefreshForgedTokenFailsInvalidAndRevokesNothing) {
   const RefreshToken forged{*ParseUuid(issued->session_id), RandomBytes(32)};
   EXPECT_TRUE(
       HasReason(Refresh(FormatRefreshToken(forged)).status(), ErrorReason::kRefreshTokenInvalid));
-  // The successor of a forged token is no better.
-  EXPECT_TRUE(HasReason(Refresh(FormatRefreshToken(chain_.Successor(forged))).status(),
-                        ErrorReason::kRefreshTokenInvalid));
+  // (The successor of a forged token, derived with the server's own key, would
+  // carry a valid tag: only the key's holder can make one, and it is taken
+  // for a copy of an old generation, i.e. reuse. See RefreshAnyGenerations…)
   // A token derived with another server key is not ours either.
   const RefreshSecretChain other_chain(std::string(32, 'X'));
   const RefreshToken other_successor =
@@ -949,9 +950,10 @@ TEST_F(SessionServiceTest, ForgedRefreshesRateLimitedButGenuineOneSucceeds) {
   EXPECT_TRUE(HasReason(Refresh("garbage").status(), ErrorReason::kRateLimited));
   EXPECT_EQ(store_.calls().rotate_session, 0);
   EXPECT_TRUE(Refresh(issued->refresh_token).ok());
-  // From another address the claimed session stays limited; other garbage is not.
-  EXPECT_TRUE(
-      HasReason(Refresh(forged, std::nullopt, "198.51.100.9").status(), ErrorReason::kRateLimited));
+  // Forgeries are charged to their sender only: from another address the same
+  // forged token, and other garbage, are plainly invalid.
+  EXPECT_TRUE(HasReason(Refresh(forged, std::nullopt, "198.51.100.9").status(),
+                        ErrorReason::kRefreshTokenInvalid));
   EXPECT_TRUE(HasReason(Refresh("garbage", std::nullopt, "198.51.100.9").status(),
                         ErrorReason::kRefreshTokenInvalid));
 }
@@ -975,6 +977,122 @@ TEST_F(SessionServiceTest, DeadSessionReplaysRateLimitedLiveSessionUnaffected) {
   absl::StatusOr<IssuedTokens> next = Refresh(live->refresh_token);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_TRUE(Refresh(next->refresh_token).ok());
+}
+
+// ---------------------------------------------------------------------------
+// Security review findings (docs/SECURITY.md)
+
+// WithTagFlipped returns `token` with one character of its MAC tag changed:
+// the session id it names stays the victim's.
+std::string WithTagFlipped(const std::string& token, int variant) {
+  std::string forged = token;
+  const size_t at = forged.size() - 3 - static_cast<size_t>(variant % 8);
+  forged[at] = forged[at] == 'A' ? 'B' : 'A';
+  return forged;
+}
+
+// Finding 1: forgeries naming a victim's session id, from any addresses,
+// never make the victim's genuine token RATE_LIMITED.
+TEST_F(SessionServiceTest, ForgeriesNamingSessionNeverLockOutGenuineToken) {
+  absl::StatusOr<IssuedTokens> victim = Issue();
+  ASSERT_TRUE(victim.ok());
+  ASSERT_EQ(ParseRefreshToken(WithTagFlipped(victim->refresh_token, 0))->session_id,
+            ParseRefreshToken(victim->refresh_token)->session_id);
+  for (int i = 0; i < 100; ++i) {
+    const absl::Status s = Refresh(WithTagFlipped(victim->refresh_token, i), std::nullopt,
+                                   absl::StrCat("203.0.113.", i % 250))
+                               .status();
+    EXPECT_TRUE(HasReason(s, ErrorReason::kRefreshTokenInvalid) ||
+                HasReason(s, ErrorReason::kRateLimited))
+        << s;
+  }
+  EXPECT_EQ(store_.calls().rotate_session, 0);
+  absl::StatusOr<IssuedTokens> next = Refresh(victim->refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+}
+
+// Finding 7: a token larger than the verifier accepts is never issued.
+TEST_F(SessionServiceTest, IssueTokenOverVerifierLimitFailsInvalidClaims) {
+  std::vector<std::string> roles;
+  for (int i = 0; i < 64; ++i) roles.push_back(absl::StrCat(i, std::string(125, 'r')));
+  const absl::Status s = Issue("alice", roles).status();
+  EXPECT_TRUE(HasReason(s, ErrorReason::kInvalidClaims)) << s;
+  EXPECT_NE(s.message().find("--max-token-bytes"), std::string::npos) << s;
+  EXPECT_EQ(store_.calls().create_session, 0);
+  // With the limit raised, the same token is issued, and it verifies.
+  SessionOptions options = DefaultOptions();
+  options.limits.max_access_token_bytes = 16384;
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> big = Issue("alice", roles);
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_GT(big->access_token.size(), 8192u);
+}
+
+// Finding 8: a refresh that commits just before a RevokeAll and mints just
+// after it hands out an access token the revocation rejects.
+TEST_F(SessionServiceTest, RefreshOvertakenByRevokeAllMintsRevokedToken) {
+  absl::StatusOr<IssuedTokens> issued = Issue("alice");
+  ASSERT_TRUE(issued.ok());
+  clock_.Advance(absl::Seconds(2));
+  bool revoked = false;
+  store_.SetAfterRotateHook([&] {
+    if (revoked) return;
+    revoked = true;
+    ASSERT_TRUE(service_->RevokeAll("alice", "logout everywhere", Deadline()).ok());
+  });
+  absl::StatusOr<IssuedTokens> raced = Refresh(issued->refresh_token);
+  store_.SetAfterRotateHook(nullptr);
+  ASSERT_TRUE(raced.ok()) << raced.status();
+  EXPECT_TRUE(HasReason(VerifyAccess(raced->access_token).status(), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(Refresh(raced->refresh_token).status(), ErrorReason::kSessionRevoked));
+  // A login after the RevokeAll, in the same second, still works.
+  clock_.Advance(absl::Milliseconds(1));
+  absl::StatusOr<IssuedTokens> fresh = Issue("alice");
+  ASSERT_TRUE(fresh.ok());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_TRUE(VerifyAccess(fresh->access_token).ok());
+}
+
+// Finding 13: with this replica's clock off the database's beyond the bound,
+// a refresh is refused as not ready and changes nothing.
+TEST_F(SessionServiceTest, RefreshWithClockOffDatabaseFailsNotReady) {
+  SessionOptions options = DefaultOptions();
+  options.max_clock_offset = absl::Seconds(2);
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  store_.SetDatabaseClockOffset(absl::Seconds(5));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kServiceNotReady));
+  EXPECT_EQ(Generation(issued->session_id), 0);
+  store_.SetDatabaseClockOffset(absl::Seconds(1));
+  EXPECT_TRUE(Refresh(issued->refresh_token).ok());
+}
+
+// Finding 13: every grace replay is audited, and one from another client is
+// flagged.
+TEST_F(SessionServiceTest, GraceReplayAuditedAndForeignClientFlagged) {
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  SetLogSinkForTest([&](const std::string& line) {
+    absl::MutexLock lock(&mu);
+    lines.push_back(line);
+  });
+  absl::StatusOr<IssuedTokens> issued = Issue();
+  ASSERT_TRUE(issued.ok());
+  const ClientMetadata phone{"phone/1.0", "192.0.2.7"};
+  ASSERT_TRUE(Refresh(issued->refresh_token, phone).ok());
+  ASSERT_TRUE(Refresh(issued->refresh_token, phone).ok());
+  ASSERT_TRUE(Refresh(issued->refresh_token, ClientMetadata{"curl/8", "198.51.100.66"}).ok());
+  SetLogSinkForTest(nullptr);
+  absl::MutexLock lock(&mu);
+  std::vector<std::string> replays;
+  for (const std::string& line : lines) {
+    if (line.find("\"refresh_grace_replay\"") != std::string::npos) replays.push_back(line);
+  }
+  ASSERT_EQ(replays.size(), 2u);
+  EXPECT_NE(replays[0].find("\"client_matches\":\"true\""), std::string::npos) << replays[0];
+  EXPECT_NE(replays[1].find("\"client_matches\":\"false\""), std::string::npos) << replays[1];
+  EXPECT_NE(replays[1].find("198.51.100.66"), std::string::npos) << replays[1];
 }
 
 }  // namespace

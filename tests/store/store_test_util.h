@@ -55,7 +55,7 @@ inline RotateRequest RotateRequestFor(const RefreshToken& token, absl::Time now,
                                       absl::Duration grace = absl::Seconds(10)) {
   RotateRequest r;
   r.session_id = UuidToString(token.session_id);
-  r.candidate_hashes = TestChain().CandidateHashes(token, 20);
+  r.candidate_hashes = TestChain().CandidateHashes(token, 1);
   r.now = now;
   r.reuse_grace = grace;
   r.idle_ttl = absl::Hours(1);

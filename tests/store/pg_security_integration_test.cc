@@ -1,0 +1,239 @@
+// The store's security rules (migrations/0003_security.sql; the findings
+// table in docs/SECURITY.md) against a real PostgreSQL started by the harness.
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+#include "server/store/pg_session_store.h"
+#include "tests/store/store_test_util.h"
+
+namespace token::testing {
+namespace {
+
+// Microsecond-aligned, so times survive the round trip through timestamptz.
+absl::Time Now() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
+
+class PgSecurityTest : public ::testing::Test {
+ protected:
+  PgSecurityTest() : store_(PgSessionStore::Create(MigratedConninfo(), 2)) {}
+
+  SessionRow Row(const std::string& subject) {
+    auto rows = store_->ListSessions(subject, 10, std::nullopt, Deadline());
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(rows->size(), 1u);
+    return rows->empty() ? SessionRow{} : rows->front();
+  }
+
+  std::shared_ptr<PgSessionStore> store_;
+};
+
+// Finding 6: an authentic token of a live family that is neither current nor
+// the grace parent is reuse however many generations old it is.
+TEST_F(PgSecurityTest, RotateAnyOlderGenerationIsReuse) {
+  const absl::Time now = Now();
+  RefreshToken first;
+  ASSERT_TRUE(store_->CreateSession(NewSessionFor("ancient", now, &first), Deadline()).ok());
+  RefreshToken current = first;
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(store_->RotateSession(RotateRequestFor(current, now), Deadline())->outcome,
+              RotateOutcome::kRotated);
+    current = TestChain().Successor(current);
+  }
+  EXPECT_EQ(store_->RotateSession(RotateRequestFor(first, now), Deadline())->outcome,
+            RotateOutcome::kReuseDetected);
+  EXPECT_EQ(Row("ancient").revoke_reason, "refresh_token_reused");
+  EXPECT_EQ(store_->RotateSession(RotateRequestFor(current, now), Deadline())->outcome,
+            RotateOutcome::kRevoked);
+}
+
+// Finding 8: a session whose row committed while a RevokeAll ran (so the
+// RevokeAll did not see it) is revoked at its first refresh, not rotated.
+TEST_F(PgSecurityTest, SessionCommittedDuringRevokeAllIsRevokedAtRefresh) {
+  const absl::Time now = Now();
+  ASSERT_TRUE(store_->RevokeSubject("raced", "logout all", now, Deadline()).ok());
+  // The login started (and took its time) before the RevokeAll, and its
+  // insert committed after the RevokeAll's update had run.
+  RefreshToken token;
+  ASSERT_TRUE(
+      store_->CreateSession(NewSessionFor("raced", now - absl::Milliseconds(1), &token), Deadline())
+          .ok());
+  auto r = store_->RotateSession(RotateRequestFor(token, now + absl::Seconds(1)), Deadline());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, RotateOutcome::kRevoked);
+  const SessionRow row = Row("raced");
+  ASSERT_TRUE(row.revoked_at.has_value());
+  EXPECT_EQ(*row.revoked_at, now);
+  EXPECT_EQ(row.revoke_reason, "revoke_all");
+  // A login after the RevokeAll is not affected.
+  RefreshToken later;
+  ASSERT_TRUE(
+      store_->CreateSession(NewSessionFor("raced", now + absl::Milliseconds(1), &later), Deadline())
+          .ok());
+  EXPECT_EQ(
+      store_->RotateSession(RotateRequestFor(later, now + absl::Seconds(1)), Deadline())->outcome,
+      RotateOutcome::kRotated);
+}
+
+// Finding 8: a late session nobody refreshes is revoked when its subject
+// revocation is swept, so the revocation is never forgotten while it lives.
+TEST_F(PgSecurityTest, SweepRevokesLateSessionBeforeForgettingSubjectRevocation) {
+  const absl::Time now = Now();
+  const absl::Time long_ago = now - absl::Hours(2);
+  ASSERT_TRUE(store_->RevokeSubject("raced-idle", "", long_ago, Deadline()).ok());
+  RefreshToken token;
+  ASSERT_TRUE(store_
+                  ->CreateSession(NewSessionFor("raced-idle", long_ago - absl::Seconds(1), &token,
+                                                absl::Hours(24), absl::Hours(48)),
+                                  Deadline())
+                  .ok());
+  ASSERT_TRUE(
+      store_->SweepExpired(now - absl::Hours(100), now - absl::Hours(1), 1000, Deadline()).ok());
+  const SessionRow row = Row("raced-idle");
+  ASSERT_TRUE(row.revoked_at.has_value());
+  EXPECT_EQ(row.revoke_reason, "revoke_all");
+  EXPECT_EQ(store_->RotateSession(RotateRequestFor(token, now), Deadline())->outcome,
+            RotateOutcome::kRevoked);
+}
+
+// Finding 13: a replica whose clock is off the database's by more than the
+// tolerated offset decides nothing: the row is untouched.
+TEST_F(PgSecurityTest, RotateWithClockBeyondOffsetChangesNothing) {
+  const absl::Time now = Now();
+  RefreshToken token;
+  ASSERT_TRUE(store_->CreateSession(NewSessionFor("skewed", now, &token), Deadline()).ok());
+  for (absl::Duration off : {absl::Seconds(5), -absl::Seconds(5)}) {
+    RotateRequest request = RotateRequestFor(token, Now() + off);
+    request.max_clock_offset = absl::Seconds(2);
+    auto r = store_->RotateSession(request, Deadline());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outcome, RotateOutcome::kClockOffset);
+  }
+  EXPECT_EQ(Row("skewed").generation, 0);
+  RotateRequest in_bound = RotateRequestFor(token, Now());
+  in_bound.max_clock_offset = absl::Seconds(2);
+  EXPECT_EQ(store_->RotateSession(in_bound, Deadline())->outcome, RotateOutcome::kRotated);
+}
+
+// Finding 5: a replica whose clock jumped cannot record a revocation far in
+// the future (or past): the time is clamped to the database's clock.
+TEST_F(PgSecurityTest, RevocationTimesAreClampedToDatabaseClock) {
+  const absl::Time now = Now();
+  const absl::Duration bound = absl::Seconds(2);
+  auto subject = store_->RevokeSubject("future", "", WriteTime(now + absl::Hours(24 * 365), bound),
+                                       Deadline());
+  ASSERT_TRUE(subject.ok()) << subject.status();
+  EXPECT_LE(subject->revoked_at, Now() + bound);
+  EXPECT_GE(subject->revoked_at, now);
+  RefreshToken token;
+  ASSERT_TRUE(store_->CreateSession(NewSessionFor("past", now, &token), Deadline()).ok());
+  ASSERT_TRUE(*store_->RevokeSession(UuidToString(token.session_id), "",
+                                     WriteTime(now - absl::Hours(24), bound), Deadline(), nullptr));
+  const SessionRow row = Row("past");
+  ASSERT_TRUE(row.revoked_at.has_value());
+  EXPECT_GE(*row.revoked_at, now - bound);
+}
+
+// Finding 11: every function of ours runs with a pinned search_path, and
+// PUBLIC may not create objects in schema public.
+TEST_F(PgSecurityTest, FunctionsPinSearchPathAndPublicCannotCreate) {
+  pqxx::connection c(MigratedConninfo());
+  pqxx::nontransaction tx(c);
+  const pqxx::result unpinned = tx.exec(
+      "SELECT p.oid::regprocedure::text FROM pg_proc p "
+      "JOIN pg_namespace n ON n.oid = p.pronamespace "
+      "WHERE p.proname LIKE 'token\\_%' AND n.nspname = current_schema() "
+      "AND NOT coalesce(array_to_string(p.proconfig, ',') LIKE '%search_path=%pg_temp', "
+      "false)");
+  for (const auto& row : unpinned) ADD_FAILURE() << "unpinned: " << row[0].as<std::string>();
+  EXPECT_GT(tx.exec1("SELECT count(*) FROM pg_proc WHERE proname LIKE 'token\\_%'")[0].as<int>(),
+            4);
+  // None of ours was created in pg_catalog.
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_proc WHERE proname LIKE 'token\\_%' "
+                     "AND pronamespace = 'pg_catalog'::regnamespace")[0]
+                .as<int>(),
+            0);
+  EXPECT_FALSE(tx.exec1("SELECT has_schema_privilege('public', 'public', 'CREATE')")[0].as<bool>());
+}
+
+// Finding 11: objects that shadow the built-ins our functions use, in a schema
+// ahead of ours on the caller's path, are never called.
+TEST_F(PgSecurityTest, ShadowingOperatorsOnCallerPathAreNotUsed) {
+  const PostgresServer& pg = PostgresEnvironment::Get();
+  ASSERT_TRUE(pg.Psql(R"sql(
+    CREATE SCHEMA IF NOT EXISTS shadow;
+    CREATE OR REPLACE FUNCTION shadow.evil_mul(bigint, interval) RETURNS interval
+      LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'shadow operator ran'; END $$;
+    DROP OPERATOR IF EXISTS shadow.* (bigint, interval);
+    CREATE OPERATOR shadow.* (LEFTARG = bigint, RIGHTARG = interval, FUNCTION = shadow.evil_mul);
+    CREATE OR REPLACE FUNCTION shadow.array_position(bytea[], bytea) RETURNS integer
+      LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'shadow array_position ran'; END $$;
+  )sql")
+                  .ok());
+  const absl::Time now = Now();
+  RefreshToken token;
+  ASSERT_TRUE(store_->CreateSession(NewSessionFor("shadowed", now, &token), Deadline()).ok());
+  pqxx::connection c(MigratedConninfo());
+  pqxx::nontransaction tx(c);
+  tx.exec("SET search_path = shadow, public");
+  const std::string candidates = absl::StrCat(
+      "ARRAY[", "decode('", absl::BytesToHexString(RefreshSecretChain::StoredHash(token)),
+      "', 'hex'), decode('",
+      absl::BytesToHexString(RefreshSecretChain::StoredHash(TestChain().Successor(token))),
+      "', 'hex')]");
+  const int64_t us = absl::ToUnixMicros(now);
+  pqxx::row row;
+  ASSERT_NO_THROW(
+      row = tx.exec1(absl::StrCat("SELECT outcome FROM public.token_rotate_session('",
+                                  UuidToString(token.session_id), "'::uuid, ", candidates, ", ", us,
+                                  ", 10000000, 3600000000, false, '', '', 0)")));
+  EXPECT_EQ(row[0].as<std::string>(), "rotated");
+  EXPECT_NO_THROW(tx.exec1(absl::StrCat("SELECT public.token_ts(", us, ")")));
+  tx.exec("SET search_path = public");
+  ASSERT_TRUE(pg.Psql("DROP SCHEMA shadow CASCADE").ok());
+}
+
+// Upgrading a database migrated and used by the previous release keeps its
+// sessions working: rows written before 0003 rotate after it.
+TEST_F(PgSecurityTest, UpgradeFromPreviousSchemaKeepsSessions) {
+  const PostgresServer& pg = PostgresEnvironment::Get();
+  ASSERT_TRUE(pg.CreateDatabase("upgrade_0003").ok());
+  const std::string conninfo = pg.conninfo("upgrade_0003");
+  std::vector<Migration> previous;
+  for (const Migration& m : EmbeddedMigrations()) {
+    if (m.version < 3) previous.push_back(m);
+  }
+  ASSERT_TRUE(ApplyMigrations(conninfo, previous, Deadline()).ok());
+  const absl::Time now = Now();
+  RefreshToken token;
+  NewSession s = NewSessionFor("upgraded", now, &token);
+  {
+    pqxx::connection c(conninfo);
+    pqxx::nontransaction tx(c);
+    tx.exec_params(
+        "INSERT INTO sessions (session_id, subject, audience, token_hash, created_at, "
+        "last_used_at, expires_at, absolute_expires_at) VALUES ($1::uuid, $2, 'api', "
+        "decode($3, 'hex'), token_ts($4), token_ts($4), token_ts($5), token_ts($6))",
+        s.session_id, s.subject, absl::BytesToHexString(s.token_hash), absl::ToUnixMicros(now),
+        absl::ToUnixMicros(s.expires_at), absl::ToUnixMicros(s.absolute_expires_at));
+  }
+  auto applied = ApplyMigrations(conninfo, EmbeddedMigrations(), Deadline());
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->size(), EmbeddedMigrations().size() - previous.size());
+  auto store = PgSessionStore::Create(conninfo, 1);
+  EXPECT_EQ(store->RotateSession(RotateRequestFor(token, now), Deadline())->outcome,
+            RotateOutcome::kRotated);
+}
+
+// The database clock is read for the replica's offset check.
+TEST_F(PgSecurityTest, DatabaseClockIsNearLocalClock) {
+  const absl::Time before = absl::Now();
+  auto clock = store_->DatabaseClock(Deadline());
+  ASSERT_TRUE(clock.ok()) << clock.status();
+  EXPECT_GE(*clock, before - absl::Seconds(1));
+  EXPECT_LE(*clock, absl::Now() + absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace token::testing
