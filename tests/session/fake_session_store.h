@@ -282,7 +282,16 @@ class FakeSessionStore final : public SessionStore {
                                  std::tie(after->created_at, after->session_id))) {
         continue;
       }
-      rows.push_back(stored.row);
+      SessionRow row = stored.row;
+      // A session a RevokeAll did not see shows as revoked by it, as in
+      // list_sessions.sql.
+      auto subject = subject_revocations_.find(row.subject);
+      if (!row.revoked_at.has_value() && subject != subject_revocations_.end() &&
+          subject->second >= row.created_at) {
+        row.revoked_at = subject->second;
+        row.revoke_reason = "revoke_all";
+      }
+      rows.push_back(std::move(row));
     }
     std::sort(rows.begin(), rows.end(), [](const SessionRow& a, const SessionRow& b) {
       return std::tie(a.created_at, a.session_id) > std::tie(b.created_at, b.session_id);

@@ -59,6 +59,11 @@ TEST_F(PgSecurityTest, SessionCommittedDuringRevokeAllIsRevokedAtRefresh) {
   ASSERT_TRUE(
       store_->CreateSession(NewSessionFor("raced", now - absl::Milliseconds(1), &token), Deadline())
           .ok());
+  // Listed as revoked by the RevokeAll before anyone refreshes it.
+  const SessionRow listed = Row("raced");
+  ASSERT_TRUE(listed.revoked_at.has_value());
+  EXPECT_EQ(*listed.revoked_at, now);
+  EXPECT_EQ(listed.revoke_reason, "revoke_all");
   auto r = store_->RotateSession(RotateRequestFor(token, now + absl::Seconds(1)), Deadline());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->outcome, RotateOutcome::kRevoked);

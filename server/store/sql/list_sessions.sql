@@ -1,11 +1,17 @@
 -- $1 subject, $2 limit, $3 cursor created_at (µs, or NULL), $4 cursor
 -- session_id (or NULL). Newest first; keyset pagination on the index
--- sessions_subject_created.
-SELECT session_id::text, subject, array_to_json(roles)::text, audience, user_agent, ip_address,
-       generation, token_us(created_at), token_us(last_used_at), token_us(expires_at),
-       token_us(absolute_expires_at), token_us(revoked_at), coalesce(revoke_reason, '')
-  FROM sessions
- WHERE subject = $1
-   AND ($3::bigint IS NULL OR (created_at, session_id) < (token_ts($3::bigint), $4::uuid))
- ORDER BY created_at DESC, session_id DESC
+-- sessions_subject_created. A session that a RevokeAll did not see (its row
+-- committed while the RevokeAll ran) is shown revoked by it, as its next
+-- refresh will record (migrations/0003_security.sql).
+SELECT s.session_id::text, s.subject, array_to_json(s.roles)::text, s.audience, s.user_agent,
+       s.ip_address, s.generation, token_us(s.created_at), token_us(s.last_used_at),
+       token_us(s.expires_at), token_us(s.absolute_expires_at),
+       token_us(coalesce(s.revoked_at, r.revoked_at)),
+       coalesce(s.revoke_reason, CASE WHEN r.revoked_at IS NOT NULL THEN 'revoke_all' END, '')
+  FROM sessions AS s
+  LEFT JOIN subject_revocations AS r
+    ON r.subject = s.subject AND s.revoked_at IS NULL AND r.revoked_at >= s.created_at
+ WHERE s.subject = $1
+   AND ($3::bigint IS NULL OR (s.created_at, s.session_id) < (token_ts($3::bigint), $4::uuid))
+ ORDER BY s.created_at DESC, s.session_id DESC
  LIMIT $2
