@@ -81,12 +81,13 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(
   }
   const bool queued = workers_.TrySubmit([this, rpc, started, context, reactor, decoded, response,
                                           deadline = DeadlineOf(*context), call = std::move(call)] {
-    // A caller that is gone (cancelled, connection lost, deadline passed)
-    // reads no answer, so the work is skipped. For RefreshTokens this is
+    // A caller that is gone (cancelled, connection lost, deadline passed:
+    // checked on our clock too, since gRPC learns of it asynchronously) reads
+    // no answer, so the work is skipped. For RefreshTokens this is
     // essential, not an optimisation: a late copy of a refresh whose caller
     // already retried and moved on would present a superseded token and be
     // taken for reuse. The context lives until Finish.
-    if (context->IsCancelled()) {
+    if (context->IsCancelled() || clock_.Now() >= deadline) {
       FinishCancelled(reactor, rpc, started);
       return;
     }

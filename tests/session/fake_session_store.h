@@ -84,6 +84,12 @@ class FakeSessionStore final : public SessionStore {
     succeed_remaining_ = calls;
   }
 
+  // last_deadline returns the deadline of the latest call (any method).
+  std::optional<absl::Time> last_deadline() const {
+    absl::MutexLock lock(&mu_);
+    return last_deadline_;
+  }
+
   CallCounts calls() const {
     absl::MutexLock lock(&mu_);
     return calls_;
@@ -380,6 +386,7 @@ class FakeSessionStore final : public SessionStore {
  private:
   // Fail returns the error a call must fail with, or OK.
   absl::Status Fail(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    last_deadline_ = deadline;
     if (succeed_remaining_.has_value()) {
       if (*succeed_remaining_ == 0) {
         unavailable_ = true;
@@ -408,6 +415,7 @@ class FakeSessionStore final : public SessionStore {
   absl::flat_hash_map<std::string, StoredSession> sessions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> subject_revocations_ ABSL_GUARDED_BY(mu_);
   CallCounts calls_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> last_deadline_ ABSL_GUARDED_BY(mu_);
   bool unavailable_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<int> succeed_remaining_ ABSL_GUARDED_BY(mu_);
   std::optional<std::tuple<absl::Time, absl::Time, int>> last_sweep_ ABSL_GUARDED_BY(mu_);

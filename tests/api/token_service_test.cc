@@ -1,0 +1,262 @@
+// TokenServiceHandlers in-process: a real gRPC server on 127.0.0.1 port 0
+// (the kernel picks; the bound port is read back), the fake store and a fake
+// clock. What only the API layer does: OVERLOADED when the worker queue is
+// full, calls whose caller left while queued skipped, the default deadline,
+// per-field reasons for bytes that do not decode, and ErrorInfo details.
+#include "server/api/token_service.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "server/common/clock.h"
+#include "server/common/error_reason.h"
+#include "server/keys/key_set.h"
+#include "server/keys/rsa_key.h"
+#include "server/metrics/metrics.h"
+#include "server/session/access_verifier.h"
+#include "server/session/refresh_token.h"
+#include "server/session/revocation_set.h"
+#include "server/session/session_service.h"
+#include "tests/session/fake_session_store.h"
+#include "token/v1/token.grpc.pb.h"
+
+namespace token {
+namespace {
+
+using test::FakeSessionStore;
+
+// One 2048-bit key per process (generation is slow).
+const KeySetPtr& TestKeys() {
+  static const KeySetPtr keys = [] {
+    absl::StatusOr<RsaKeyPtr> key = RsaKey::Generate(2048);
+    if (!key.ok()) std::abort();
+    absl::StatusOr<KeySetPtr> set = KeySet::Create(*key, {});
+    if (!set.ok()) std::abort();
+    return *set;
+  }();
+  return keys;
+}
+
+// ErrorInfoOf returns the token.v1 ErrorInfo in a failed call's details.
+std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::nullopt;
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info) && info.domain() == "token.v1") return info;
+  }
+  return std::nullopt;
+}
+
+::testing::AssertionResult Fails(const grpc::Status& status, grpc::StatusCode code,
+                                 const std::string& reason) {
+  const std::optional<google::rpc::ErrorInfo> info = ErrorInfoOf(status);
+  if (status.error_code() != code || !info.has_value() || info->reason() != reason) {
+    return ::testing::AssertionFailure()
+           << "got code " << status.error_code() << " reason "
+           << (info.has_value() ? info->reason() : "(none)") << ": " << status.error_message();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class TokenServiceTest : public ::testing::Test {
+ protected:
+  // One worker and one queue slot make the queue easy to fill.
+  TokenServiceTest()
+      : clock_(absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()))),
+        store_(&clock_),
+        keys_(TestKeys()),
+        chain_(std::string(32, 'K')),
+        revocations_(absl::Minutes(16)),
+        sessions_(Options(), store_, keys_, chain_, clock_, revocations_),
+        verifier_({.issuer = "token-service", .default_audience = "api"}, keys_, revocations_,
+                  clock_),
+        workers_(/*threads=*/1, /*max_queued=*/1),
+        handlers_(sessions_, verifier_, workers_, clock_, metrics_) {
+    revocations_.ReplaceAll({});
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&handlers_);
+    server_ = builder.BuildAndStart();
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+    stub_ = v1::TokenService::NewStub(channel_);
+  }
+
+  ~TokenServiceTest() override {
+    store_.SetAfterRotateHook(nullptr);
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+
+  static SessionOptions Options() {
+    SessionOptions options;
+    options.issuer = "token-service";
+    options.default_audience = "api";
+    return options;
+  }
+
+  grpc::Status Issue(const std::string& subject, v1::IssueTokensResponse* response,
+                     std::optional<absl::Duration> timeout = absl::Seconds(10)) {
+    grpc::ClientContext context;
+    if (timeout.has_value()) context.set_deadline(absl::ToChronoTime(absl::Now() + *timeout));
+    v1::IssueTokensRequest request;
+    request.set_subject(subject);
+    return stub_->IssueTokens(&context, request, response);
+  }
+
+  // Raw sends `bytes` as the request of `method` and returns the status.
+  grpc::Status Raw(const std::string& method, const std::string& bytes) {
+    grpc::GenericStub generic(channel_);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status result;
+    generic.UnaryCall(&context, absl::StrCat("/token.v1.TokenService/", method), {}, &request,
+                      &response, [&](grpc::Status s) {
+                        result = std::move(s);
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+    return result;
+  }
+
+  FakeClock clock_;
+  FakeSessionStore store_;
+  KeyProvider keys_;
+  RefreshSecretChain chain_;
+  RevocationSet revocations_;
+  SessionService sessions_;
+  AccessVerifier verifier_;
+  BoundedExecutor workers_;
+  Metrics metrics_;
+  TokenServiceHandlers handlers_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TokenService::Stub> stub_;
+};
+
+// The server listens on the port the kernel picked, read back from the builder.
+TEST_F(TokenServiceTest, BoundPortServes) {
+  ASSERT_GT(port_, 0);
+  v1::IssueTokensResponse response;
+  ASSERT_TRUE(Issue("alice", &response).ok());
+  EXPECT_FALSE(response.tokens().refresh_token().empty());
+}
+
+// With the worker busy and the queue full, a call is answered OVERLOADED at
+// once; a queued call whose deadline passes while it waits is skipped without
+// touching the store.
+TEST_F(TokenServiceTest, FullQueueOverloadedAndExpiredQueuedCallSkipped) {
+  v1::IssueTokensResponse issued;
+  ASSERT_TRUE(Issue("alice", &issued).ok());
+  absl::Notification entered, release;
+  store_.SetAfterRotateHook([&] {
+    entered.Notify();
+    release.WaitForNotification();
+  });
+  std::thread busy([&] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    v1::RefreshTokensRequest request;
+    request.set_refresh_token(issued.tokens().refresh_token());
+    v1::RefreshTokensResponse response;
+    EXPECT_TRUE(stub_->RefreshTokens(&context, request, &response).ok());
+  });
+  ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // Takes the only queue slot; its deadline passes while it waits there.
+  grpc::Status queued_status;
+  std::thread queued([&] {
+    v1::IssueTokensResponse response;
+    queued_status = Issue("bob", &response, absl::Seconds(20));
+  });
+  const absl::Time poll_deadline = absl::Now() + absl::Seconds(10);
+  while (workers_.queued() < 1 && absl::Now() < poll_deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(workers_.queued(), 1);
+  v1::IssueTokensResponse overloaded;
+  EXPECT_TRUE(
+      Fails(Issue("carol", &overloaded), grpc::StatusCode::RESOURCE_EXHAUSTED, "OVERLOADED"));
+  const absl::Time start = clock_.Now();
+  clock_.Advance(absl::Minutes(1));  // Past the queued call's deadline.
+  release.Notify();
+  busy.join();
+  queued.join();
+  clock_.Set(start);
+  EXPECT_EQ(queued_status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(store_.calls().create_session, 1);  // alice only.
+  EXPECT_EQ(workers_.queued(), 0);
+}
+
+// A call without a deadline gets the default one, so it cannot hold a worker
+// forever; a shorter deadline of the caller's is passed through.
+TEST_F(TokenServiceTest, DefaultDeadlineAppliesWhenCallerSetsNone) {
+  v1::IssueTokensResponse response;
+  ASSERT_TRUE(Issue("alice", &response, std::nullopt).ok());
+  ASSERT_TRUE(store_.last_deadline().has_value());
+  EXPECT_EQ(*store_.last_deadline(), clock_.Now() + TokenServiceHandlers::kDefaultDeadline);
+  const absl::Time before = absl::Now();
+  ASSERT_TRUE(Issue("alice", &response, absl::Seconds(5)).ok());
+  EXPECT_GE(*store_.last_deadline(), before + absl::Seconds(4));
+  // The server's copy of the deadline starts when it reads the call.
+  EXPECT_LE(*store_.last_deadline(), absl::Now() + absl::Seconds(6));
+}
+
+// Request bytes that do not decode get INVALID_ARGUMENT with the reason of the
+// field at fault, never INTERNAL; the store is never called.
+TEST_F(TokenServiceTest, UndecodableFieldsGetPerFieldReasons) {
+  const std::string bad_utf8 = "\xC3\x28";
+  auto field = [&](int number) {
+    return std::string(1, static_cast<char>(number << 3 | 2)) + std::string(1, 2) + bad_utf8;
+  };
+  EXPECT_TRUE(
+      Fails(Raw("IssueTokens", field(1)), grpc::StatusCode::INVALID_ARGUMENT, "INVALID_SUBJECT"));
+  EXPECT_TRUE(
+      Fails(Raw("IssueTokens", field(2)), grpc::StatusCode::INVALID_ARGUMENT, "INVALID_CLAIMS"));
+  EXPECT_TRUE(Fails(Raw("RefreshTokens", field(1)), grpc::StatusCode::UNAUTHENTICATED,
+                    "REFRESH_TOKEN_INVALID"));
+  EXPECT_TRUE(
+      Fails(Raw("VerifyAccess", field(1)), grpc::StatusCode::UNAUTHENTICATED, "TOKEN_MALFORMED"));
+  EXPECT_TRUE(Fails(Raw("RevokeSession", field(1)), grpc::StatusCode::INVALID_ARGUMENT,
+                    "INVALID_SESSION_ID"));
+  EXPECT_TRUE(Fails(Raw("ListSessions", field(3)), grpc::StatusCode::INVALID_ARGUMENT,
+                    "INVALID_PAGE_TOKEN"));
+  EXPECT_TRUE(Fails(Raw("IssueTokens", "\xff\xff\xff"), grpc::StatusCode::INVALID_ARGUMENT,
+                    "INVALID_REQUEST"));
+  EXPECT_EQ(store_.calls().total(), 0);
+}
+
+// A failure carries a google.rpc.Status whose code and message match the
+// call's, with exactly one ErrorInfo in domain token.v1.
+TEST_F(TokenServiceTest, ErrorDetailsCarryStatusAndErrorInfo) {
+  grpc::ClientContext context;
+  v1::VerifyAccessRequest request;
+  request.set_access_token("not-a-jwt");
+  v1::VerifyAccessResponse response;
+  const grpc::Status status = stub_->VerifyAccess(&context, request, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_EQ(details.message(), status.error_message());
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.domain(), "token.v1");
+  EXPECT_EQ(info.reason(), "TOKEN_MALFORMED");
+}
+
+}  // namespace
+}  // namespace token
