@@ -71,6 +71,8 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
       absl::StrCat("--http-listen=127.0.0.1:", server->http_port_),
       "--database-url=" + conninfo,
       "--key-dir=" + server->key_dir_,
+      // Tests start on an empty key directory (or reuse one a first run filled).
+      "--generate-keys",
       "--db-pool-size=4",
   };
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
@@ -84,12 +86,11 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
   if (!ready || !server->process_->IsRunning()) {
     return absl::UnavailableError("token-server did not become ready:\n" + server->Log());
   }
-  server->channel_ =
-      server->tls_.has_value()
-          ? MakeTlsChannel(server->grpc_address(), *server->tls_)
-          : grpc::experimental::CreateCustomChannelWithInterceptors(
-                server->grpc_address(), grpc::InsecureChannelCredentials(),
-                grpc::ChannelArguments(), RecordingInterceptors());
+  server->channel_ = server->tls_.has_value()
+                         ? MakeTlsChannel(server->grpc_address(), *server->tls_)
+                         : grpc::experimental::CreateCustomChannelWithInterceptors(
+                               server->grpc_address(), grpc::InsecureChannelCredentials(),
+                               grpc::ChannelArguments(), RecordingInterceptors());
   server->stub_ = v1::TokenService::NewStub(server->channel_);
   return server;
 }
