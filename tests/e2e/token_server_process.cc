@@ -86,11 +86,12 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
   if (!ready || !server->process_->IsRunning()) {
     return absl::UnavailableError("token-server did not become ready:\n" + server->Log());
   }
-  server->channel_ = server->tls_.has_value()
-                         ? MakeTlsChannel(server->grpc_address(), *server->tls_)
-                         : grpc::experimental::CreateCustomChannelWithInterceptors(
-                               server->grpc_address(), grpc::InsecureChannelCredentials(),
-                               grpc::ChannelArguments(), RecordingInterceptors());
+  server->channel_ =
+      server->tls_.has_value()
+          ? MakeTlsChannel(server->grpc_address(), *server->tls_)
+          : grpc::experimental::CreateCustomChannelWithInterceptors(
+                server->grpc_address(), grpc::InsecureChannelCredentials(),
+                grpc::ChannelArguments(), RecordingInterceptors());
   server->stub_ = v1::TokenService::NewStub(server->channel_);
   return server;
 }
