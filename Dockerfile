@@ -39,8 +39,10 @@ RUN apt-get update \
 COPY --from=build /token-server /usr/local/bin/token-server
 # Container defaults; Kubernetes sets the same through its ConfigMap. The key
 # directory is a read-only Secret mounted over /etc/token/keys there
-# (docs/KEY_ROTATION.md); without a mount, `docker run` generates a throwaway
-# development key into it, as on a laptop.
+# (docs/KEY_ROTATION.md). The server generates no keys and serves no
+# plaintext on 0.0.0.0 unless told to: for a throwaway local run,
+#   docker run -e TOKEN_GENERATE_KEYS=true -e TOKEN_INSECURE_PLAINTEXT=true ...
+# (a development key in the image's own 0700 key directory, no TLS).
 ENV TOKEN_GRPC_LISTEN=0.0.0.0:50051 \
     TOKEN_HTTP_LISTEN=0.0.0.0:8080 \
     TOKEN_KEY_DIR=/etc/token/keys

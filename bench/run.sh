@@ -92,7 +92,7 @@ HTTP_PORT="$(free_port)"
 SERVER="127.0.0.1:$GRPC_PORT"
 "${SERVER_CPUS[@]}" "$SERVER_BIN" \
   --grpc-listen="$SERVER" --http-listen="127.0.0.1:$HTTP_PORT" \
-  --database-url="$DB_URL" --key-dir="$WORK/keys" --db-pool-size="$POOL" \
+  --database-url="$DB_URL" --key-dir="$WORK/keys" --generate-keys --db-pool-size="$POOL" \
   >"$WORK/server.log" 2>&1 &
 server_pid=$!
 ready=0

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the server and runs it in the foreground against the development
 # database of this checkout (see scripts/dev-db.sh), with keys in
-# $TOKEN_DATA_DIR/keys (default .data/keys; a dev key is generated on first
-# start). Arguments are passed to token-server and win over the defaults here.
+# $TOKEN_DATA_DIR/keys (default .data/keys; --generate-keys writes a dev key
+# and refresh-secret there on first start). Arguments are passed to token-server and win over the defaults here.
 # Ctrl-C or SIGTERM stops the server, then the PostgreSQL this run started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,6 +43,7 @@ devdb_start
 
 "$BUILD_DIR/server/token-server" \
   --key-dir "$DEVDB_DATA_DIR/keys" \
+  --generate-keys \
   --database-url "$(devdb_url)" \
   "$@" &
 server_pid=$!

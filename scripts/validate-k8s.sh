@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Renders the Kubernetes manifests with `kubectl kustomize` and validates every
 # object against the Kubernetes API schemas (k8s/validate/validate.mjs: the
-# npm models kubernetes-models, @kubernetes-models/cloudnative-pg and
-# @kubernetes-models/prometheus-operator, plus unknown-field, cross-object and
-# PromQL checks).
+# npm models kubernetes-models, @kubernetes-models/cloudnative-pg,
+# @kubernetes-models/prometheus-operator and @kubernetes-models/cert-manager,
+# plus unknown-field, cross-object and PromQL checks).
 #
 #   scripts/validate-k8s.sh                 k8s/overlays/dev, k8s/overlays/prod, k8s/monitoring
 #   scripts/validate-k8s.sh DIR...          other kustomization directories

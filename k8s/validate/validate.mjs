@@ -8,7 +8,8 @@
 // For every object:
 //   1. schema: apiVersion/kind is mapped to its model class (kubernetes-models
 //      for built-in kinds, @kubernetes-models/cloudnative-pg for CloudNativePG,
-//      @kubernetes-models/prometheus-operator for PodMonitor/PrometheusRule)
+//      @kubernetes-models/prometheus-operator for PodMonitor/PrometheusRule,
+//      @kubernetes-models/cert-manager for Certificate/Issuer)
 //      and the model's validate() checks it against the API's JSON schema.
 //      A kind with no model is an error, never skipped.
 //   2. unknown fields: the JSON schemas accept any extra property (so does the
@@ -36,6 +37,7 @@ const nodeModules = path.join(here, "node_modules");
 const CRD_PACKAGES = {
   "postgresql.cnpg.io": "@kubernetes-models/cloudnative-pg",
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+  "cert-manager.io": "@kubernetes-models/cert-manager",
 };
 
 function usage(message) {

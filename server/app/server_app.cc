@@ -92,14 +92,31 @@ RotationPolicy KeyRotationPolicy(const ServerConfig& config) {
           .retire_after = config.access_ttl + config.clock_skew};
 }
 
+// LoadKeys generates a key into an empty directory only with --generate-keys:
+// replicas that each generated their own would reject each other's tokens.
 absl::StatusOr<std::unique_ptr<KeyWatcher>> LoadKeys(const ServerConfig& config,
                                                      const Clock& clock) {
-  absl::StatusOr<bool> created = EnsureDevKey(config.key_dir, clock.Now());
-  if (!created.ok()) return created.status();
-  if (*created) {
-    Log(LogLevel::kWarning, "generated a development signing key", {{"dir", config.key_dir}});
+  if (config.generate_keys) {
+    absl::StatusOr<bool> created = EnsureDevKey(config.key_dir, clock.Now());
+    if (!created.ok()) return created.status();
+    if (*created) {
+      Log(LogLevel::kWarning, "generated a development signing key", {{"dir", config.key_dir}});
+    }
   }
   return KeyWatcher::Create({.dir = config.key_dir, .policy = KeyRotationPolicy(config)}, clock);
+}
+
+// KeyLoadExitCode: missing key material (without --generate-keys) and unsafe
+// permissions are the operator's to fix, i.e. bad configuration.
+int KeyLoadExitCode(const absl::Status& status) {
+  return absl::IsNotFound(status) || absl::IsPermissionDenied(status) ? kExitBadConfig
+                                                                      : kExitFailure;
+}
+
+std::string KeyLoadHint(const ServerConfig& config, const absl::Status& status) {
+  if (!absl::IsNotFound(status) || config.generate_keys) return "";
+  return "mount the key Secret (docs/KEY_ROTATION.md), or pass --generate-keys to create "
+         "development keys";
 }
 
 // RefreshGauges sets the point-in-time metrics; runs on every scrape.
@@ -127,11 +144,6 @@ RequestLimits RequestLimitsOf(const ServerConfig& config) {
           .max_access_token_bytes = static_cast<size_t>(config.max_token_bytes)};
 }
 
-bool IsLoopback(const std::string& listen) {
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
-
 // SetUpTls builds the TLS state from the flags; null for plaintext.
 absl::StatusOr<std::unique_ptr<tls::ServerTls>> SetUpTls(const ServerConfig& config,
                                                          const Clock& clock) {
@@ -147,11 +159,12 @@ absl::StatusOr<std::unique_ptr<tls::ServerTls>> SetUpTls(const ServerConfig& con
 // TransportMode names the set-up for logs, and warns about the open ones.
 std::string TransportMode(const ServerConfig& config, const tls::ServerTls* tls) {
   if (tls == nullptr) {
-    if (!IsLoopback(config.grpc_listen)) {
+    // Only reached off loopback with --insecure-plaintext (CheckPlaintextListen).
+    if (!IsLoopbackListen(config.grpc_listen) || !IsLoopbackListen(config.http_listen)) {
       Log(LogLevel::kWarning,
-          "gRPC is plaintext on a non-loopback address: every caller may call every RPC "
-          "(see --tls-cert, --tls-client-ca, --authz-policy)",
-          {{"address", config.grpc_listen}});
+          "--insecure-plaintext: plaintext on a non-loopback address, every caller may call "
+          "every RPC (see --tls-cert, --tls-client-ca, --authz-policy)",
+          {{"grpc_address", config.grpc_listen}, {"http_address", config.http_listen}});
     }
     return "plaintext";
   }
@@ -208,6 +221,10 @@ int RunKeygen(const ServerConfig& config) {
 }
 
 int RunServe(const ServerConfig& config) {
+  if (absl::Status plaintext = CheckPlaintextListen(config); !plaintext.ok()) {
+    Log(LogLevel::kError, "refusing to start", {{"error", std::string(plaintext.message())}});
+    return kExitBadConfig;
+  }
   RealClock clock;
   // TLS first: a bad certificate, key, CA or policy is bad configuration and
   // should not wait for the database.
@@ -229,15 +246,17 @@ int RunServe(const ServerConfig& config) {
   absl::StatusOr<std::unique_ptr<KeyWatcher>> key_watcher = LoadKeys(config, clock);
   if (!key_watcher.ok()) {
     Log(LogLevel::kError, "cannot load signing keys",
-        {{"error", std::string(key_watcher.status().message())}});
-    return kExitFailure;
+        {{"error", std::string(key_watcher.status().message())},
+         {"hint", KeyLoadHint(config, key_watcher.status())}});
+    return KeyLoadExitCode(key_watcher.status());
   }
   absl::StatusOr<std::string> refresh_key =
-      LoadRefreshSecret(config.key_dir, /*create_if_missing=*/true);
+      LoadRefreshSecret(config.key_dir, /*create_if_missing=*/config.generate_keys);
   if (!refresh_key.ok()) {
     Log(LogLevel::kError, "cannot load the refresh-token secret",
-        {{"error", std::string(refresh_key.status().message())}});
-    return kExitFailure;
+        {{"error", std::string(refresh_key.status().message())},
+         {"hint", KeyLoadHint(config, refresh_key.status())}});
+    return KeyLoadExitCode(refresh_key.status());
   }
   KeyWatcher& watcher = **key_watcher;
   const KeyProvider& keys = watcher.provider();

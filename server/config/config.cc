@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <utility>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
@@ -27,7 +28,7 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
 ABSL_FLAG(std::string, database_url, "",
           "libpq connection string; empty = the embedded development database");
 ABSL_FLAG(std::string, key_dir, "./.data/keys",
-          "directory of signing-key PEM files (dev key generated if empty)");
+          "directory of signing-key PEM files and refresh-secret (see --generate-keys)");
 ABSL_FLAG(std::string, issuer, "token-service", "iss of issued access tokens");
 ABSL_FLAG(std::string, audience, "api", "default aud when a request names none");
 ABSL_FLAG(absl::Duration, access_ttl, absl::Minutes(15), "access token lifetime");
@@ -50,6 +51,12 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(std::string, authz_policy, "",
           "gRPC authorization policy JSON matching client-certificate identities per RPC "
           "(needs --tls-client-ca)");
+ABSL_FLAG(bool, insecure_plaintext, false,
+          "serve: allow plaintext gRPC and HTTP on a non-loopback address (without it, serve "
+          "refuses to start there without --tls-cert)");
+ABSL_FLAG(bool, generate_keys, false,
+          "serve: write a signing key and refresh-secret into --key-dir when missing "
+          "(development only: every replica would make its own)");
 ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(60),
           "how often the TLS files and the policy are checked for changes (whole seconds)");
 ABSL_FLAG(int, db_pool_size, 8, "database connections (and worker threads)");
@@ -94,6 +101,8 @@ constexpr absl::string_view kFlagNames[] = {
     "tls_key",
     "tls_client_ca",
     "authz_policy",
+    "insecure_plaintext",
+    "generate_keys",
     "tls_reload_interval",
     "db_pool_size",
     "max_pending_calls",
@@ -230,6 +239,8 @@ absl::StatusOr<ServerConfig> ReadFlags() {
   c.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   c.authz_policy = absl::GetFlag(FLAGS_authz_policy);
   c.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  c.insecure_plaintext = absl::GetFlag(FLAGS_insecure_plaintext);
+  c.generate_keys = absl::GetFlag(FLAGS_generate_keys);
   c.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   c.max_pending_calls = absl::GetFlag(FLAGS_max_pending_calls);
   c.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
@@ -416,6 +427,27 @@ std::string UsageText() {
   absl::StrAppend(&out,
                   "\nExit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n");
   return out;
+}
+
+bool IsLoopbackListen(absl::string_view listen) {
+  const absl::string_view host = listen.substr(0, listen.rfind(':'));
+  return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
+}
+
+absl::Status CheckPlaintextListen(const ServerConfig& config) {
+  if (!config.tls_cert.empty() || config.insecure_plaintext) return absl::OkStatus();
+  const std::pair<absl::string_view, const std::string*> listens[] = {
+      {"grpc-listen", &config.grpc_listen}, {"http-listen", &config.http_listen}};
+  for (const auto& [flag, address] : listens) {
+    if (IsLoopbackListen(*address)) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, "=", *address,
+        " is not a loopback address and TLS is off: refusing to serve plaintext there, where "
+        "any caller could issue tokens for any subject. Configure --tls-cert, --tls-key, "
+        "--tls-client-ca and --authz-policy, listen on 127.0.0.1, or pass --insecure-plaintext "
+        "to accept the risk"));
+  }
+  return absl::OkStatus();
 }
 
 std::string EmbeddedDatabaseUrl(const std::string& data_dir) {

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace token {
@@ -40,6 +42,11 @@ struct ServerConfig {
   std::string tls_key;
   std::string tls_client_ca;
   std::string authz_policy;
+  // serve: accept plaintext on a non-loopback address (CheckPlaintextListen).
+  bool insecure_plaintext = false;
+  // serve: write a signing key and refresh-secret into key_dir when missing;
+  // without it, missing key material is a start-up error.
+  bool generate_keys = false;
   // How often the TLS files and the policy are checked for changes.
   absl::Duration tls_reload_interval;
   // Database connections, and worker threads that use them.
@@ -80,6 +87,15 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // or help; none means serve.
 absl::StatusOr<Invocation> ParseInvocation(const std::vector<std::string>& args,
                                            const EnvLookup& env);
+
+// IsLoopbackListen is true for a host:port whose host is localhost, [::1] or
+// 127.x.x.x. 0.0.0.0 and [::] listen on every interface: not loopback.
+bool IsLoopbackListen(absl::string_view listen);
+
+// CheckPlaintextListen fails with INVALID_ARGUMENT (exit code 2) when serve
+// would accept plaintext on a non-loopback gRPC or HTTP address, unless
+// --insecure-plaintext is set: there every caller may call every RPC.
+absl::Status CheckPlaintextListen(const ServerConfig& config);
 
 // ProcessEnv looks variables up in this process's environment.
 std::optional<std::string> ProcessEnv(const std::string& name);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,9 +18,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "server/common/base64url.h"
+#include "server/common/log.h"
 #include "server/common/random.h"
 #include "server/keys/rsa_key.h"
 
@@ -95,6 +98,60 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_by
     }
   }
   return content;
+}
+
+std::string ModeText(mode_t mode) { return absl::StrFormat("%04o", mode & 07777); }
+
+// OnReadOnlyFilesystem: nobody can write there, whatever the mode says.
+bool OnReadOnlyFilesystem(const std::string& path) {
+  struct statvfs vfs;
+  return ::statvfs(path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+}
+
+// CheckDirectoryPermissions refuses a directory that group or others may
+// write: they could add a signing key of their own or swap one. A directory
+// on a read-only mount is fine (a Kubernetes Secret volume's root is a 1777
+// tmpfs, mounted read-only into the container).
+absl::Status CheckDirectoryPermissions(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoError(errno, "cannot stat", dir);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || OnReadOnlyFilesystem(dir)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "key directory ", dir, " is writable by group or others (mode ", ModeText(st.st_mode),
+      "): anyone who can write it can plant a signing key; chmod 0700 it (0750 to share it "
+      "with a group)"));
+}
+
+// CheckSecretFile checks the permissions of a key file or the refresh secret,
+// following links to the file they resolve to, and of the directory that
+// file is in (for a Kubernetes Secret, the "..data" version directory).
+// Group- or world-writable is refused; world-readable only warned about, as
+// the 0644 a Secret volume gets by default is common.
+absl::Status CheckSecretFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "cannot stat", path);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "key file ", path, " is writable by group or others (mode ", ModeText(st.st_mode),
+        "): chmod 0600 it (0440 with a group, as a Kubernetes Secret with defaultMode 0440 and "
+        "fsGroup)"));
+  }
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot resolve key file ", path, ": ", ec.message()));
+  }
+  if (absl::Status dir = CheckDirectoryPermissions(resolved.parent_path().string()); !dir.ok()) {
+    return dir;
+  }
+  if ((st.st_mode & S_IROTH) != 0) {
+    Log(LogLevel::kWarning, "key file is readable by every local user; chmod 0600 or 0440 it",
+        {{"file", path}, {"mode", ModeText(st.st_mode)}});
+  }
+  return absl::OkStatus();
 }
 
 // MakePrivateDirs creates `dir` and any missing parents with mode 0700.
@@ -243,10 +300,12 @@ absl::StatusOr<std::vector<DatedKey>> LoadKeyFiles(const std::string& dir) {
   if (names->empty()) {
     return absl::NotFoundError(absl::StrCat("no *.pem key file in ", dir));
   }
+  if (absl::Status status = CheckDirectoryPermissions(dir); !status.ok()) return status;
   std::vector<DatedKey> keys;
   keys.reserve(names->size());
   for (const std::string& name : *names) {
     const std::string path = JoinPath(dir, name);
+    if (absl::Status status = CheckSecretFile(path); !status.ok()) return status;
     auto pem = ReadSmallFile(path, kMaxKeyFileBytes);
     if (!pem.ok()) return pem.status();
     auto key = RsaKey::FromPrivatePem(*pem);
@@ -264,6 +323,10 @@ absl::StatusOr<std::string> KeyDirectoryFingerprint(const std::string& dir) {
   auto names = ListKeyFiles(dir);
   if (!names.ok()) return names.status();
   std::string fingerprint;
+  // The directory's mode too: fixing (or breaking) its permissions re-reads.
+  struct stat dir_st;
+  if (::stat(dir.c_str(), &dir_st) == 0)
+    absl::StrAppend(&fingerprint, ModeText(dir_st.st_mode), ";");
   for (const std::string& name : *names) {
     struct stat st;
     // stat() follows links: a swapped "..data" link changes the inode seen here.
@@ -309,7 +372,13 @@ absl::StatusOr<bool> EnsureDevKey(const std::string& dir, absl::Time now) {
 
 absl::StatusOr<std::string> LoadRefreshSecret(const std::string& dir, bool create_if_missing) {
   const std::string path = JoinPath(dir, kRefreshSecretFile);
-  auto text = ReadSmallFile(path, kMaxSecretFileBytes);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (absl::Status status = CheckDirectoryPermissions(dir); !status.ok()) return status;
+  }
+  absl::Status checked = CheckSecretFile(path);
+  if (!checked.ok() && !absl::IsNotFound(checked)) return checked;
+  auto text = checked.ok() ? ReadSmallFile(path, kMaxSecretFileBytes) : checked;
   if (text.ok()) return ParseRefreshSecret(path, *text);
   if (!absl::IsNotFound(text.status()) || !create_if_missing) return text.status();
 

@@ -2,7 +2,7 @@
 // Secret in production, a local folder in development) and the refresh-token
 // HMAC secret kept beside them.
 //
-// Layout:
+// Layout (group- or world-writable files and directories are refused):
 //   <dir>/key-20250101T000000Z-AbCdEfGh.pem   private keys, PKCS#8 PEM, 0600;
 //                                             the name carries the creation
 //                                             time (UTC) that drives rotation
@@ -44,8 +44,11 @@ std::optional<absl::Time> KeyFileCreatedTime(absl::string_view name);
 // load with a status naming the file, never its contents: a half-valid
 // directory is never used. Fails with NOT_FOUND when `dir` is missing or
 // holds no key.
-// NOTE: does not check file permissions (Kubernetes mounts Secrets 0644 by
-// default); files written by WriteKeyFile are 0600.
+// Permissions (key_directory.cc, CheckSecretFile): a key file, or the
+// directory it resolves into, or `dir`, that group or others may write fails
+// the load with PERMISSION_DENIED naming the file and the fix (0600, or 0440
+// for a Kubernetes Secret with fsGroup); a world-readable file only logs a
+// warning. A directory on a read-only mount is never "writable".
 [[nodiscard]] absl::StatusOr<std::vector<DatedKey>> LoadKeyFiles(const std::string& dir);
 
 // KeyDirectoryFingerprint returns a value that changes whenever the set of
@@ -80,7 +83,8 @@ std::optional<absl::Time> KeyFileCreatedTime(absl::string_view name);
 // missing and `create_if_missing`, a random secret is written first (mode
 // 0600, atomically: concurrent creators end up with the same secret).
 // Fails with NOT_FOUND when missing and not created, INVALID_ARGUMENT when
-// the content is not exactly 32 bytes of strict base64url.
+// the content is not exactly 32 bytes of strict base64url, PERMISSION_DENIED
+// when the file or `dir` is group- or world-writable (as LoadKeyFiles).
 [[nodiscard]] absl::StatusOr<std::string> LoadRefreshSecret(const std::string& dir,
                                                             bool create_if_missing);
 

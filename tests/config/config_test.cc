@@ -407,5 +407,53 @@ TEST(ConfigTest, TlsReloadIntervalIsBounded) {
   EXPECT_EQ(ParseConfig({"--tls-reload-interval=2m"}).tls_reload_interval, absl::Minutes(2));
 }
 
+// Both new flags default off and read their TOKEN_* variables.
+TEST(ConfigTest, InsecurePlaintextAndGenerateKeysDefaultOff) {
+  ServerConfig c = ParseConfig({});
+  EXPECT_FALSE(c.insecure_plaintext);
+  EXPECT_FALSE(c.generate_keys);
+  c = ParseConfig({"--insecure-plaintext", "--generate-keys"});
+  EXPECT_TRUE(c.insecure_plaintext);
+  EXPECT_TRUE(c.generate_keys);
+  c = ParseConfig({}, {{"TOKEN_INSECURE_PLAINTEXT", "true"}, {"TOKEN_GENERATE_KEYS", "true"}});
+  EXPECT_TRUE(c.insecure_plaintext);
+  EXPECT_TRUE(c.generate_keys);
+  EXPECT_TRUE(absl::StrContains(UsageText(), "--insecure-plaintext"));
+  EXPECT_TRUE(absl::StrContains(UsageText(), "--generate-keys"));
+}
+
+TEST(ConfigTest, LoopbackListenAddresses) {
+  for (const char* listen : {"127.0.0.1:1", "127.1.2.3:50051", "localhost:80", "[::1]:8080"}) {
+    EXPECT_TRUE(IsLoopbackListen(listen)) << listen;
+  }
+  for (const char* listen :
+       {"0.0.0.0:50051", "[::]:50051", "10.0.0.1:1", "example.com:443", "128.0.0.1:1"}) {
+    EXPECT_FALSE(IsLoopbackListen(listen)) << listen;
+  }
+}
+
+// Plaintext on a non-loopback gRPC or HTTP address is refused unless
+// --insecure-plaintext accepts it; TLS (which HTTP then also uses) lifts it.
+TEST(ConfigTest, PlaintextOnNonLoopbackNeedsInsecurePlaintext) {
+  EXPECT_TRUE(CheckPlaintextListen(ParseConfig({})).ok());
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--grpc-listen=0.0.0.0:50051"},
+           {"--grpc-listen=[::]:50051"},
+           {"--http-listen=0.0.0.0:8080"},
+           {"--grpc-listen=10.1.2.3:50051", "--http-listen=10.1.2.3:8080"}}) {
+    const absl::Status refused = CheckPlaintextListen(ParseConfig(args));
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << ::testing::PrintToString(args);
+    EXPECT_TRUE(absl::StrContains(refused.message(), "--insecure-plaintext")) << refused;
+    std::vector<std::string> accepted = args;
+    accepted.push_back("--insecure-plaintext");
+    EXPECT_TRUE(CheckPlaintextListen(ParseConfig(accepted)).ok())
+        << ::testing::PrintToString(accepted);
+  }
+  EXPECT_TRUE(
+      CheckPlaintextListen(ParseConfig({"--grpc-listen=0.0.0.0:50051", "--http-listen=0.0.0.0:8080",
+                                        "--tls-cert=/t/c.pem", "--tls-key=/t/k.pem"}))
+          .ok());
+}
+
 }  // namespace
 }  // namespace token

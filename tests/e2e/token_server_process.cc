@@ -71,6 +71,8 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
       absl::StrCat("--http-listen=127.0.0.1:", server->http_port_),
       "--database-url=" + conninfo,
       "--key-dir=" + server->key_dir_,
+      // Tests start on an empty key directory (or reuse one a first run filled).
+      "--generate-keys",
       "--db-pool-size=4",
   };
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());

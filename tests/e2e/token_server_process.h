@@ -36,6 +36,8 @@ class TokenServerProcess {
  public:
   // Start launches token-server with `extra_flags` after the defaults (so they
   // win) and waits until /readyz says ready. `key_dir` empty: a fresh temp dir.
+  // The defaults include --generate-keys (a missing key and refresh-secret are
+  // created); pass --nogenerate-keys to turn it off.
   // With `tls`, the server must be given --tls-cert/--tls-key in
   // extra_flags: readiness and HttpGet then use HTTPS, and stub() a TLS
   // channel presenting tls->client_cert_pem.

@@ -14,6 +14,8 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/common/base64url.h"
+#include "server/common/log.h"
+#include "tests/keys/test_keys.h"
 
 namespace token {
 namespace {
@@ -255,6 +257,168 @@ TEST_F(KeyDirectoryTest, RefreshSecretGarbageFails) {
     const auto loaded = LoadRefreshSecret(dir_, /*create_if_missing=*/true);
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kInvalidArgument) << content;
   }
+}
+
+// Key-file and directory permissions. Kubernetes mounts a Secret as links
+// into a "..data" version directory, 0440 with fsGroup; group- or
+// world-writable is refused, world-readable only warned about.
+class KeyPermissionsTest : public KeyDirectoryTest {
+ protected:
+  void SetUp() override {
+    KeyDirectoryTest::SetUp();
+    ::chmod(dir_.c_str(), 0700);
+    SetLogSinkForTest([this](const std::string& line) { log_ += line + "\n"; });
+  }
+  void TearDown() override {
+    SetLogSinkForTest(nullptr);
+    KeyDirectoryTest::TearDown();
+  }
+
+  // WriteKey writes test key 0 as "<dir>/<name>" with `mode`; returns its PEM.
+  std::string WriteKey(const std::string& dir, const std::string& name, mode_t mode) {
+    const std::string pem = *testing::TestKey(0)->PrivatePem();
+    const std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << pem;
+    EXPECT_EQ(::chmod(path.c_str(), mode), 0);
+    return pem;
+  }
+
+  void WriteSecret(const std::string& dir, mode_t mode) {
+    const std::string path = dir + "/refresh-secret";
+    std::ofstream(path, std::ios::binary) << Base64UrlEncode(std::string(32, 'k')) << "\n";
+    EXPECT_EQ(::chmod(path.c_str(), mode), 0);
+  }
+
+  std::string log_;
+};
+
+constexpr char kKeyName[] = "key-20240301T000000Z-abcdefgh.pem";
+
+TEST_F(KeyPermissionsTest, OwnerOrGroupReadableFilesLoadWithoutWarning) {
+  for (const mode_t mode : {0600, 0640, 0440, 0400}) {
+    WriteKey(dir_, kKeyName, mode);
+    WriteSecret(dir_, mode);
+    const auto keys = LoadKeyFiles(dir_);
+    EXPECT_TRUE(keys.ok()) << std::oct << mode << ": " << keys.status();
+    const auto secret = LoadRefreshSecret(dir_, /*create_if_missing=*/false);
+    EXPECT_TRUE(secret.ok()) << std::oct << mode << ": " << secret.status();
+    std::filesystem::remove(dir_ + "/" + kKeyName);
+    std::filesystem::remove(dir_ + "/refresh-secret");
+  }
+  EXPECT_EQ(log_, "");
+}
+
+// 0644 (a Secret's default mode) loads, with a warning naming the file, never the key.
+TEST_F(KeyPermissionsTest, WorldReadableFileLoadsWithWarning) {
+  WriteKey(dir_, kKeyName, 0644);
+  WriteSecret(dir_, 0644);
+  ASSERT_TRUE(LoadKeyFiles(dir_).ok());
+  ASSERT_TRUE(LoadRefreshSecret(dir_, /*create_if_missing=*/false).ok());
+  EXPECT_TRUE(absl::StrContains(log_, "readable by every local user")) << log_;
+  EXPECT_TRUE(absl::StrContains(log_, kKeyName)) << log_;
+  EXPECT_TRUE(absl::StrContains(log_, "refresh-secret")) << log_;
+  EXPECT_TRUE(absl::StrContains(log_, "0644")) << log_;
+  EXPECT_FALSE(absl::StrContains(log_, "PRIVATE KEY")) << log_;
+  EXPECT_FALSE(absl::StrContains(log_, Base64UrlEncode(std::string(32, 'k')))) << log_;
+}
+
+// Anyone who may write a key file may replace the signing key: refused, with the file and
+// the fix in the message and no key material.
+TEST_F(KeyPermissionsTest, GroupOrWorldWritableFilesAreRefused) {
+  for (const mode_t mode : {0664, 0666, 0622, 0620, 0602}) {
+    WriteKey(dir_, kKeyName, mode);
+    const auto keys = LoadKeyFiles(dir_);
+    ASSERT_FALSE(keys.ok()) << std::oct << mode;
+    EXPECT_EQ(keys.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_TRUE(absl::StrContains(keys.status().message(), kKeyName)) << keys.status();
+    EXPECT_TRUE(absl::StrContains(keys.status().message(), "chmod 0600")) << keys.status();
+    EXPECT_TRUE(absl::StrContains(keys.status().message(), "0440")) << keys.status();
+    EXPECT_FALSE(absl::StrContains(keys.status().message(), "PRIVATE KEY"));
+    std::filesystem::remove(dir_ + "/" + kKeyName);
+
+    WriteSecret(dir_, mode);
+    for (const bool create : {false, true}) {
+      const auto secret = LoadRefreshSecret(dir_, create);
+      ASSERT_FALSE(secret.ok()) << std::oct << mode;
+      EXPECT_EQ(secret.status().code(), absl::StatusCode::kPermissionDenied);
+      EXPECT_TRUE(absl::StrContains(secret.status().message(), "refresh-secret"))
+          << secret.status();
+      EXPECT_TRUE(absl::StrContains(secret.status().message(), "chmod 0600")) << secret.status();
+    }
+    std::filesystem::remove(dir_ + "/refresh-secret");
+  }
+}
+
+// A directory others may write lets them plant a key: refused, whatever the files' modes.
+TEST_F(KeyPermissionsTest, GroupOrWorldWritableDirectoryIsRefused) {
+  WriteKey(dir_, kKeyName, 0600);
+  WriteSecret(dir_, 0600);
+  for (const mode_t mode : {0777, 0770, 0730, 01777}) {
+    ASSERT_EQ(::chmod(dir_.c_str(), mode), 0);
+    const auto keys = LoadKeyFiles(dir_);
+    ASSERT_FALSE(keys.ok()) << std::oct << mode;
+    EXPECT_EQ(keys.status().code(), absl::StatusCode::kPermissionDenied);
+    EXPECT_TRUE(absl::StrContains(keys.status().message(), dir_)) << keys.status();
+    EXPECT_TRUE(absl::StrContains(keys.status().message(), "chmod 0700")) << keys.status();
+    EXPECT_EQ(LoadRefreshSecret(dir_, /*create_if_missing=*/false).status().code(),
+              absl::StatusCode::kPermissionDenied);
+  }
+  for (const mode_t mode : {0700, 0750, 0755, 02750}) {
+    ASSERT_EQ(::chmod(dir_.c_str(), mode), 0);
+    EXPECT_TRUE(LoadKeyFiles(dir_).ok()) << std::oct << mode;
+    EXPECT_TRUE(LoadRefreshSecret(dir_, /*create_if_missing=*/false).ok()) << std::oct << mode;
+  }
+}
+
+// A generated secret is never written into a directory others may write.
+TEST_F(KeyPermissionsTest, NoSecretIsCreatedInWritableDirectory) {
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  EXPECT_EQ(LoadRefreshSecret(dir_, /*create_if_missing=*/true).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(FileNames().empty());
+}
+
+// The Kubernetes Secret layout: names linked through "..data" into a version directory,
+// files 0440. The files the links resolve to and their directory are what is checked.
+TEST_F(KeyPermissionsTest, SecretVolumeLayoutLoads) {
+  namespace fs = std::filesystem;
+  const std::string version = dir_ + "/..2024_03_01_00_00_00.123";
+  fs::create_directory(version);
+  ASSERT_EQ(::chmod(version.c_str(), 02755), 0);
+  WriteKey(version, kKeyName, 0440);
+  WriteSecret(version, 0440);
+  fs::create_directory_symlink(fs::path(version).filename(), dir_ + "/..data");
+  fs::create_symlink(std::string("..data/") + kKeyName, dir_ + "/" + kKeyName);
+  fs::create_symlink("..data/refresh-secret", dir_ + "/refresh-secret");
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+
+  const auto keys = LoadKeyFiles(dir_);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_EQ(keys->size(), 1u);
+  EXPECT_TRUE(LoadRefreshSecret(dir_, /*create_if_missing=*/false).ok());
+  EXPECT_EQ(log_, "");
+
+  // The links themselves are 0777; the targets decide. A writable target is refused ...
+  ASSERT_EQ(::chmod((version + "/" + kKeyName).c_str(), 0666), 0);
+  EXPECT_EQ(LoadKeyFiles(dir_).status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_EQ(::chmod((version + "/" + kKeyName).c_str(), 0440), 0);
+  // ... and so is a writable version directory.
+  ASSERT_EQ(::chmod(version.c_str(), 0777), 0);
+  const auto refused = LoadKeyFiles(dir_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "..2024_03_01_00_00_00.123"))
+      << refused.status();
+  EXPECT_EQ(LoadRefreshSecret(dir_, /*create_if_missing=*/false).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+// Changing the directory's mode changes the fingerprint, so the watcher re-reads.
+TEST_F(KeyPermissionsTest, DirectoryModeIsInFingerprint) {
+  WriteKey(dir_, kKeyName, 0600);
+  const auto before = KeyDirectoryFingerprint(dir_);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(::chmod(dir_.c_str(), 0770), 0);
+  EXPECT_NE(*KeyDirectoryFingerprint(dir_), *before);
 }
 
 }  // namespace

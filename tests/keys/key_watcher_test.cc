@@ -1,6 +1,7 @@
 #include "server/keys/key_watcher.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -332,6 +333,61 @@ TEST_F(KeyWatcherTest, BackgroundThreadAppliesTransitions) {
       absl::Seconds(10)));
   (*watcher)->Stop();
   (*watcher)->Stop();  // Idempotent.
+}
+
+// A key file others may write is refused at start-up and on reload: the keys in use are kept
+// and the failure is logged with the file name; fixing the mode is picked up by the poll.
+TEST_F(KeyWatcherTest, WritableKeyFileIsRefusedAndCurrentKeysKept) {
+  const std::string old_kid = NewKey(T - absl::Hours(10));
+  auto watcher = MakeWatcher();
+  ASSERT_NE(watcher, nullptr);
+  const KeySetPtr before = watcher->provider().Current();
+
+  const std::string new_kid = NewKey(T);
+  std::string new_file;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (absl::StrContains(entry.path().filename().string(), new_kid.substr(0, 8))) {
+      new_file = entry.path().string();
+    }
+  }
+  ASSERT_FALSE(new_file.empty());
+  ASSERT_EQ(::chmod(new_file.c_str(), 0666), 0);
+  const absl::Status reloaded = watcher->Reload();
+  EXPECT_EQ(reloaded.code(), absl::StatusCode::kPermissionDenied) << reloaded;
+  EXPECT_EQ(watcher->provider().Current(), before);
+  EXPECT_EQ(PublishedKids(*watcher), std::vector<std::string>{old_kid});
+  EXPECT_EQ(CountLogLines("key reload failed"), 1);
+  EXPECT_EQ(CountLogLines(std::filesystem::path(new_file).filename().string()), 1);
+  EXPECT_EQ(CountLogLines("PRIVATE KEY"), 0);
+  AdvanceAndTick(*watcher);  // Unchanged since the failed read: not reported again.
+  EXPECT_EQ(CountLogLines("key reload failed"), 1);
+  EXPECT_EQ(watcher->stats().load_failures, 1);
+
+  // A fresh start on that directory is refused too.
+  EXPECT_EQ(
+      KeyWatcher::Create({.dir = dir_, .policy = {.publish_period = P, .retire_after = R}}, clock_)
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
+
+  ASSERT_EQ(::chmod(new_file.c_str(), 0600), 0);
+  AdvanceAndTick(*watcher);
+  EXPECT_EQ(PublishedKids(*watcher), (std::vector<std::string>{old_kid, new_kid}));
+}
+
+// The same for the directory: once others may write it, reloads are refused.
+TEST_F(KeyWatcherTest, WritableKeyDirectoryIsRefusedOnReload) {
+  const std::string old_kid = NewKey(T - absl::Hours(10));
+  auto watcher = MakeWatcher();
+  ASSERT_NE(watcher, nullptr);
+  const std::string new_kid = NewKey(T);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+  AdvanceAndTick(*watcher);
+  EXPECT_EQ(PublishedKids(*watcher), std::vector<std::string>{old_kid});
+  EXPECT_EQ(watcher->Reload().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+  AdvanceAndTick(*watcher);
+  EXPECT_EQ(PublishedKids(*watcher), (std::vector<std::string>{old_kid, new_kid}));
 }
 
 }  // namespace
