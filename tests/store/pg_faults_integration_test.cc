@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "server/common/error_reason.h"
+#include "server/session/request_validation.h"
 #include "server/store/pg_revocation_feed.h"
 #include "server/store/pg_session_store.h"
 #include "tests/harness/poll.h"
@@ -81,7 +82,8 @@ class RecordingFeed {
  public:
   RecordingFeed() {
     feed_ =
-        std::make_unique<PgRevocationFeed>(MigratedConninfo(), absl::Minutes(20), clock_,
+        std::make_unique<PgRevocationFeed>(MigratedConninfo(), absl::Minutes(20), absl::Seconds(30),
+                                           clock_,
                                            PgRevocationFeed::Callbacks{
                                                .on_snapshot =
                                                    [this](const RevocationSnapshot& s) {
@@ -105,6 +107,10 @@ class RecordingFeed {
                                                    [this] {
                                                      absl::MutexLock lock(&mu_);
                                                      in_sync_ = false;
+                                                   },
+                                               .is_valid_subject =
+                                                   [](absl::string_view subject) {
+                                                     return ValidateSubject(subject).ok();
                                                    },
                                            });
     feed_->Start();
