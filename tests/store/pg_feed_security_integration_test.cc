@@ -87,17 +87,18 @@ class Replica {
         revocations_(kRetention, kRevocationFeedMaxStaleness),
         verifier_({.issuer = kIssuer, .default_audience = kAudience, .clock_skew = kClockSkew},
                   keys_, revocations_, clock_),
-        feed_(MigratedConninfo(), kRetention, kClockSkew, clock_,
-              {
-                  .on_snapshot = [this](const RevocationSnapshot& s) { revocations_.ReplaceAll(s); },
-                  .on_session = [this](const std::string& id,
-                                       absl::Time at) { revocations_.AddSession(id, at); },
-                  .on_subject = [this](const std::string& subject,
-                                       absl::Time at) { revocations_.AddSubject(subject, at); },
-                  .on_fresh = [this](absl::Time at) { revocations_.MarkFresh(at); },
-                  .on_lost = [this] { revocations_.MarkOutOfSync(); },
-                  .is_valid_subject = [](absl::string_view s) { return ValidateSubject(s).ok(); },
-              }) {
+        feed_(
+            MigratedConninfo(), kRetention, kClockSkew, clock_,
+            {
+                .on_snapshot = [this](const RevocationSnapshot& s) { revocations_.ReplaceAll(s); },
+                .on_session = [this](const std::string& id,
+                                     absl::Time at) { revocations_.AddSession(id, at); },
+                .on_subject = [this](const std::string& subject,
+                                     absl::Time at) { revocations_.AddSubject(subject, at); },
+                .on_fresh = [this](absl::Time at) { revocations_.MarkFresh(at); },
+                .on_lost = [this] { revocations_.MarkOutOfSync(); },
+                .is_valid_subject = [](absl::string_view s) { return ValidateSubject(s).ok(); },
+            }) {
     feed_.Start();
   }
 
