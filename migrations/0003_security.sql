@@ -59,6 +59,14 @@ CREATE OR REPLACE FUNCTION token_write_time(p_now_us bigint, p_max_offset_us big
       FROM (SELECT token_us(pg_catalog.clock_timestamp()) AS db_us) AS db
   $$;
 
+-- Revocation times a replica with a jumped clock wrote in the future would
+-- reject a subject's new tokens for as long as they exist: bring them back to
+-- now (5 minutes is the largest --max-clock-offset).
+UPDATE subject_revocations SET revoked_at = pg_catalog.statement_timestamp()
+ WHERE revoked_at > pg_catalog.statement_timestamp() + interval '5 minutes';
+UPDATE sessions SET revoked_at = pg_catalog.statement_timestamp()
+ WHERE revoked_at > pg_catalog.statement_timestamp() + interval '5 minutes';
+
 -- The earlier rotate function stays (pinned) for replicas of the previous
 -- release during a rolling upgrade; this release calls the overload below.
 ALTER FUNCTION token_rotate_session(uuid, bytea[], bigint, bigint, bigint, boolean, text, text)

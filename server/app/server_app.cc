@@ -26,6 +26,7 @@
 #include "server/metrics/metrics.h"
 #include "server/session/access_verifier.h"
 #include "server/session/refresh_token.h"
+#include "server/session/request_validation.h"
 #include "server/session/revocation_set.h"
 #include "server/session/session_service.h"
 #include "server/session/sweeper.h"
@@ -128,7 +129,7 @@ void RefreshGauges(Metrics& metrics, const Readiness& readiness, const Revocatio
   metrics.SetPool(
       {.size = pool.size, .in_use = pool.in_use, .connected = pool.connected, .waits = pool.waits});
   metrics.SetWorkerQueue(workers.queued());
-  metrics.SetRevocations(revocations.size(), revocations.in_sync());
+  metrics.SetRevocations(revocations.size(), revocations.InSync(now));
   std::vector<KeySample> keys;
   for (const KeyStatus& status : watcher.statuses()) {
     if (status.state == KeyState::kRetired) continue;
@@ -263,7 +264,7 @@ int RunServe(const ServerConfig& config) {
   RefreshSecretChain chain(*std::move(refresh_key));
 
   std::shared_ptr<PgSessionStore> store = PgSessionStore::Create(url, config.db_pool_size);
-  RevocationSet revocations(config.access_ttl + config.clock_skew);
+  RevocationSet revocations(config.access_ttl + config.clock_skew, kRevocationFeedMaxStaleness);
   Readiness readiness;
   readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
   readiness.Set("database", false, "not checked yet");
@@ -272,7 +273,7 @@ int RunServe(const ServerConfig& config) {
 
   Metrics metrics;
   PgRevocationFeed feed(
-      url, revocations.retention(), clock,
+      url, revocations.retention(), config.clock_skew, clock,
       {
           .on_snapshot = [&](const RevocationSnapshot& s) { revocations.ReplaceAll(s); },
           .on_session =
@@ -285,7 +286,9 @@ int RunServe(const ServerConfig& config) {
                 metrics.RecordRevocationFeedLag(clock.Now() - at);
                 revocations.AddSubject(subject, at);
               },
+          .on_fresh = [&](absl::Time at) { revocations.MarkFresh(at); },
           .on_lost = [&] { revocations.MarkOutOfSync(); },
+          .is_valid_subject = [](absl::string_view s) { return ValidateSubject(s).ok(); },
       });
   feed.Start();
 
@@ -374,8 +377,8 @@ int RunServe(const ServerConfig& config) {
       }
       readiness.Set("clock", offset.ok, offset.detail);
     }
-    readiness.Set("revocation_feed", revocations.in_sync(),
-                  revocations.in_sync() ? "in sync" : "resynchronising");
+    const bool feed_in_sync = revocations.InSync(clock.Now());
+    readiness.Set("revocation_feed", feed_in_sync, feed_in_sync ? "in sync" : "resynchronising");
     health->SetServingStatus(readiness.ready());
     readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
     revocations.Prune(clock.Now());

@@ -34,7 +34,7 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
   if (!claims.ok()) return claims.status();
 
   // Never answer "valid" from a revocation view that may be stale.
-  if (!revocations_.in_sync()) {
+  if (!revocations_.InSync(clock_.Now())) {
     return MakeError(ErrorReason::kServiceNotReady,
                      "revocation state is not in sync; retry on another replica");
   }

@@ -50,7 +50,12 @@ void RevocationSet::ReplaceAll(const RevocationSnapshot& snapshot) {
   for (const auto& [subject, at] : subjects_) Merge(subjects, subject, at);
   sessions_ = std::move(sessions);
   subjects_ = std::move(subjects);
-  in_sync_ = true;
+  synced_ = true;
+}
+
+void RevocationSet::MarkFresh(absl::Time proven_at) {
+  absl::MutexLock lock(&mu_);
+  fresh_at_ = std::max(fresh_at_, proven_at);
 }
 
 void RevocationSet::Prune(absl::Time now) {
@@ -60,14 +65,17 @@ void RevocationSet::Prune(absl::Time now) {
   absl::erase_if(subjects_, [&](const auto& entry) { return entry.second < horizon; });
 }
 
-bool RevocationSet::in_sync() const {
+bool RevocationSet::InSync(absl::Time now) const {
   absl::ReaderMutexLock lock(&mu_);
-  return in_sync_;
+  if (!synced_) return false;
+  if (max_staleness_ == absl::InfiniteDuration()) return true;
+  return now - fresh_at_ <= max_staleness_;
 }
 
 void RevocationSet::MarkOutOfSync() {
   absl::MutexLock lock(&mu_);
-  in_sync_ = false;
+  synced_ = false;
+  fresh_at_ = absl::InfinitePast();
 }
 
 size_t RevocationSet::size() const {

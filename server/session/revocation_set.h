@@ -3,7 +3,8 @@
 // while an access token they affect can still be unexpired (retention =
 // access-token lifetime + clock skew), which bounds memory by revocation rate,
 // not by traffic. Fed by the database's revocation notifications; while that
-// feed is out of sync the set reports it, and callers refuse to answer from it.
+// feed is out of sync, or has not proven itself fresh recently enough, the set
+// reports it, and callers refuse to answer from it.
 #ifndef TOKEN_SERVER_SESSION_REVOCATION_SET_H_
 #define TOKEN_SERVER_SESSION_REVOCATION_SET_H_
 
@@ -19,9 +20,21 @@
 
 namespace token {
 
+// How stale the database feed's view may be before VerifyAccess refuses to
+// answer from it: a revocation made on another replica is honoured here, or
+// this replica answers SERVICE_NOT_READY, within this long. The feed proves
+// freshness about once a second, so a healthy feed has ample margin.
+inline constexpr absl::Duration kRevocationFeedMaxStaleness = absl::Seconds(5);
+
 class RevocationSet {
  public:
-  explicit RevocationSet(absl::Duration retention) : retention_(retention) {}
+  // `max_staleness` bounds how long ago the feed may last have proven itself
+  // fresh (MarkFresh) for the set to count as in sync. A set fed by the
+  // database feed passes kRevocationFeedMaxStaleness; the unbounded default is
+  // for sets nothing but this process writes (tests).
+  explicit RevocationSet(absl::Duration retention,
+                         absl::Duration max_staleness = absl::InfiniteDuration())
+      : retention_(retention), max_staleness_(max_staleness) {}
 
   // IsRevoked: the session is revoked, or the subject was revoked at or after
   // `issued_at` (whole-second iat errs on the side of revoking).
@@ -35,14 +48,22 @@ class RevocationSet {
   void AddSubject(const std::string& subject, absl::Time revoked_at);
 
   // ReplaceAll swaps in a full snapshot (after a (re)connect of the feed),
-  // keeping any newer local entries, and marks the set in sync.
+  // keeping any newer local entries, and marks the set synchronised.
   void ReplaceAll(const RevocationSnapshot& snapshot);
+
+  // MarkFresh records that every revocation committed before `proven_at`
+  // (this replica's clock) has been applied. Never moves backwards.
+  void MarkFresh(absl::Time proven_at);
 
   // Prune drops entries that can no longer affect an unexpired token.
   void Prune(absl::Time now);
 
-  // in_sync: false until the first snapshot and whenever the feed is lost.
-  bool in_sync() const;
+  // InSync: a snapshot was installed since the feed was last lost, and the
+  // feed proved itself fresh no longer than max_staleness before `now`.
+  // False until the first snapshot, whenever the feed is lost, and when the
+  // feed stalls without noticing (a stopped backend).
+  bool InSync(absl::Time now) const;
+  // MarkOutOfSync: the feed is lost; also forgets the last proof of freshness.
   void MarkOutOfSync();
 
   size_t size() const;
@@ -50,10 +71,12 @@ class RevocationSet {
 
  private:
   const absl::Duration retention_;
+  const absl::Duration max_staleness_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, absl::Time> sessions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> subjects_ ABSL_GUARDED_BY(mu_);
-  bool in_sync_ ABSL_GUARDED_BY(mu_) = false;
+  bool synced_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time fresh_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace token

@@ -21,4 +21,16 @@ std::string WithConnectionOptions(const std::string& conninfo,
   return out;
 }
 
+std::string WithServiceOptions(const std::string& conninfo, const std::string& application_name,
+                               int connect_timeout_seconds) {
+  return WithConnectionOptions(conninfo,
+                               {{"connect_timeout", absl::StrCat(connect_timeout_seconds)},
+                                {"application_name", application_name},
+                                {"keepalives", "1"},
+                                {"keepalives_idle", "5"},
+                                {"keepalives_interval", "2"},
+                                {"keepalives_count", "3"},
+                                {"tcp_user_timeout", "10000"}});
+}
+
 }  // namespace token

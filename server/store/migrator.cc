@@ -1,5 +1,6 @@
 #include "server/store/migrator.h"
 
+#include <algorithm>
 #include <exception>
 #include <set>
 
@@ -18,9 +19,10 @@ namespace {
 constexpr int64_t kMigrationLockId = 0x746f6b656e763031;  // "tokenv01"
 
 std::string WithConnectTimeout(const std::string& conninfo, absl::Time deadline) {
-  const int64_t seconds = std::max<int64_t>(2, absl::ToInt64Seconds(deadline - absl::Now()));
-  return WithConnectionOptions(conninfo, {{"connect_timeout", absl::StrCat(seconds)},
-                                          {"application_name", "token-server-migrate"}});
+  // At most a day: the value must fit libpq's int.
+  const int64_t seconds =
+      std::clamp<int64_t>(absl::ToInt64Seconds(deadline - absl::Now()), 2, 86400);
+  return WithServiceOptions(conninfo, "token-server-migrate", static_cast<int>(seconds));
 }
 
 }  // namespace

@@ -22,10 +22,10 @@ constexpr int kMaxAbortedRetries = 3;
 constexpr absl::Duration kCancelRepeat = absl::Milliseconds(100);
 
 // libpq's own connect timeout (whole seconds, minimum 2) bounds a connect to
-// an unreachable host; refused connections fail at once.
+// an unreachable host; refused connections fail at once; keepalives end a
+// half-open connection within seconds.
 std::string WithConnectDefaults(const std::string& conninfo) {
-  return WithConnectionOptions(conninfo,
-                               {{"connect_timeout", "2"}, {"application_name", "token-server"}});
+  return WithServiceOptions(conninfo, "token-server");
 }
 
 absl::Status DatabaseUnavailable(absl::string_view what) {

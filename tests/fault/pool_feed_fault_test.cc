@@ -170,7 +170,7 @@ TEST(FeedFaultTest, ReconnectsPromptlyAfterRepeatedLosses) {
   RealClock clock;
   absl::Mutex mu;
   int snapshots = 0;
-  PgRevocationFeed feed(MigratedConninfo(), absl::Hours(1), clock,
+  PgRevocationFeed feed(MigratedConninfo(), absl::Hours(1), absl::Seconds(30), clock,
                         {.on_snapshot =
                              [&](const RevocationSnapshot&) {
                                absl::MutexLock lock(&mu);
@@ -178,7 +178,8 @@ TEST(FeedFaultTest, ReconnectsPromptlyAfterRepeatedLosses) {
                              },
                          .on_session = [](const std::string&, absl::Time) {},
                          .on_subject = [](const std::string&, absl::Time) {},
-                         .on_lost = [] {}});
+                         .on_lost = [] {},
+                         .is_valid_subject = [](absl::string_view) { return true; }});
   feed.Start();
   auto count = [&] {
     absl::MutexLock lock(&mu);

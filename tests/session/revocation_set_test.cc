@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "server/common/clock.h"
 
 namespace token {
 namespace {
@@ -72,9 +73,9 @@ TEST(RevocationSetTest, PruneWithinRetentionKeepsAll) {
 // A new set is out of sync until its first snapshot.
 TEST(RevocationSetTest, NewSetIsOutOfSync) {
   RevocationSet set(kRetention);
-  EXPECT_FALSE(set.in_sync());
+  EXPECT_FALSE(set.InSync(kT0));
   set.AddSession("s1", kT0);  // Feed entries alone do not make it in sync.
-  EXPECT_FALSE(set.in_sync());
+  EXPECT_FALSE(set.InSync(kT0));
 }
 
 // ReplaceAll installs the snapshot and marks the set in sync.
@@ -84,7 +85,7 @@ TEST(RevocationSetTest, ReplaceAllInstallsSnapshotAndSetsInSync) {
   snapshot.sessions = {{"s1", kT0}, {"s2", kT0 + absl::Seconds(1)}};
   snapshot.subjects = {{"alice", kT0}};
   set.ReplaceAll(snapshot);
-  EXPECT_TRUE(set.in_sync());
+  EXPECT_TRUE(set.InSync(kT0));
   EXPECT_TRUE(set.IsRevoked("s1", "x", kT0));
   EXPECT_TRUE(set.IsRevoked("s2", "x", kT0));
   EXPECT_TRUE(set.IsRevoked("s9", "alice", kT0));
@@ -117,18 +118,65 @@ TEST(RevocationSetTest, ReplaceAllNewerSnapshotTimeWins) {
   EXPECT_TRUE(set.IsRevoked("s", "alice", kT0 + absl::Minutes(2)));
 }
 
-// MarkOutOfSync clears in_sync but keeps entries; a later snapshot restores it.
+// MarkOutOfSync clears InSync but keeps entries; a later snapshot restores it.
 TEST(RevocationSetTest, MarkOutOfSyncClearsInSyncUntilNextSnapshot) {
   RevocationSet set(kRetention);
   set.ReplaceAll({});
-  ASSERT_TRUE(set.in_sync());
+  ASSERT_TRUE(set.InSync(kT0));
   set.AddSession("s1", kT0);
   set.MarkOutOfSync();
-  EXPECT_FALSE(set.in_sync());
+  EXPECT_FALSE(set.InSync(kT0));
   EXPECT_TRUE(set.IsRevoked("s1", "x", kT0));
   set.ReplaceAll({});
-  EXPECT_TRUE(set.in_sync());
+  EXPECT_TRUE(set.InSync(kT0));
   EXPECT_TRUE(set.IsRevoked("s1", "x", kT0));
+}
+
+// A set fed by the database feed counts as in sync only while the feed's
+// last proof of freshness is at most the bound old: a feed stalled without
+// noticing (stopped backend) makes callers fail closed within the bound.
+TEST(RevocationSetTest, BoundedSetNeedsRecentProofOfFreshness) {
+  FakeClock clock(kT0);
+  RevocationSet set(kRetention, kRevocationFeedMaxStaleness);
+  set.ReplaceAll({});
+  EXPECT_FALSE(set.InSync(clock.Now()));  // Synchronised, never proven fresh.
+  set.MarkFresh(clock.Now());
+  EXPECT_TRUE(set.InSync(clock.Now()));
+  clock.Advance(kRevocationFeedMaxStaleness);
+  EXPECT_TRUE(set.InSync(clock.Now()));
+  clock.Advance(absl::Microseconds(1));
+  EXPECT_FALSE(set.InSync(clock.Now()));
+  set.MarkFresh(clock.Now() - absl::Seconds(1));
+  EXPECT_TRUE(set.InSync(clock.Now()));
+  // An older proof (delivered late) does not move freshness backwards.
+  set.MarkFresh(kT0);
+  EXPECT_TRUE(set.InSync(clock.Now()));
+  clock.Advance(kRevocationFeedMaxStaleness);
+  EXPECT_FALSE(set.InSync(clock.Now()));
+}
+
+// Freshness alone, without a snapshot since the last loss, is not in sync;
+// and a loss forgets the last proof, so a resync needs a new one.
+TEST(RevocationSetTest, BoundedSetNeedsSnapshotAndNewProofAfterLoss) {
+  FakeClock clock(kT0);
+  RevocationSet set(kRetention, kRevocationFeedMaxStaleness);
+  set.MarkFresh(clock.Now());
+  EXPECT_FALSE(set.InSync(clock.Now()));
+  set.ReplaceAll({});
+  EXPECT_TRUE(set.InSync(clock.Now()));
+  set.MarkOutOfSync();
+  EXPECT_FALSE(set.InSync(clock.Now()));
+  set.ReplaceAll({});
+  EXPECT_FALSE(set.InSync(clock.Now()));
+  set.MarkFresh(clock.Now());
+  EXPECT_TRUE(set.InSync(clock.Now()));
+}
+
+// The default (no feed) bound is unlimited: a snapshot is enough.
+TEST(RevocationSetTest, UnboundedSetNeedsOnlySnapshot) {
+  RevocationSet set(kRetention);
+  set.ReplaceAll({});
+  EXPECT_TRUE(set.InSync(kT0 + absl::Hours(24 * 365)));
 }
 
 }  // namespace

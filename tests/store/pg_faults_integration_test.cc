@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "server/common/error_reason.h"
+#include "server/session/request_validation.h"
 #include "server/store/pg_revocation_feed.h"
 #include "server/store/pg_session_store.h"
 #include "tests/harness/poll.h"
@@ -80,33 +81,34 @@ TEST(PgFaultsTest, TerminatedBackendIsReplaced) {
 class RecordingFeed {
  public:
   RecordingFeed() {
-    feed_ =
-        std::make_unique<PgRevocationFeed>(MigratedConninfo(), absl::Minutes(20), clock_,
-                                           PgRevocationFeed::Callbacks{
-                                               .on_snapshot =
-                                                   [this](const RevocationSnapshot& s) {
-                                                     absl::MutexLock lock(&mu_);
-                                                     ++snapshots_;
-                                                     in_sync_ = true;
-                                                     for (const auto& [id, at] : s.sessions)
-                                                       sessions_.insert(id);
-                                                   },
-                                               .on_session =
-                                                   [this](const std::string& id, absl::Time) {
-                                                     absl::MutexLock lock(&mu_);
-                                                     sessions_.insert(id);
-                                                   },
-                                               .on_subject =
-                                                   [this](const std::string& subject, absl::Time) {
-                                                     absl::MutexLock lock(&mu_);
-                                                     subjects_.insert(subject);
-                                                   },
-                                               .on_lost =
-                                                   [this] {
-                                                     absl::MutexLock lock(&mu_);
-                                                     in_sync_ = false;
-                                                   },
-                                           });
+    feed_ = std::make_unique<PgRevocationFeed>(
+        MigratedConninfo(), absl::Minutes(20), absl::Seconds(30), clock_,
+        PgRevocationFeed::Callbacks{
+            .on_snapshot =
+                [this](const RevocationSnapshot& s) {
+                  absl::MutexLock lock(&mu_);
+                  ++snapshots_;
+                  in_sync_ = true;
+                  for (const auto& [id, at] : s.sessions) sessions_.insert(id);
+                },
+            .on_session =
+                [this](const std::string& id, absl::Time) {
+                  absl::MutexLock lock(&mu_);
+                  sessions_.insert(id);
+                },
+            .on_subject =
+                [this](const std::string& subject, absl::Time) {
+                  absl::MutexLock lock(&mu_);
+                  subjects_.insert(subject);
+                },
+            .on_lost =
+                [this] {
+                  absl::MutexLock lock(&mu_);
+                  in_sync_ = false;
+                },
+            .is_valid_subject =
+                [](absl::string_view subject) { return ValidateSubject(subject).ok(); },
+        });
     feed_->Start();
   }
   bool HasSession(const std::string& id) {
