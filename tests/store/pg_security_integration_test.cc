@@ -200,7 +200,8 @@ TEST_F(PgSecurityTest, ShadowingOperatorsOnCallerPathAreNotUsed) {
 }
 
 // Upgrading a database migrated and used by the previous release keeps its
-// sessions working: rows written before 0003 rotate after it.
+// sessions working (rows written before 0003 rotate after it) and brings
+// far-future revocation times back to now.
 TEST_F(PgSecurityTest, UpgradeFromPreviousSchemaKeepsSessions) {
   const PostgresServer& pg = PostgresEnvironment::Get();
   ASSERT_TRUE(pg.CreateDatabase("upgrade_0003").ok());
@@ -222,6 +223,8 @@ TEST_F(PgSecurityTest, UpgradeFromPreviousSchemaKeepsSessions) {
         "decode($3, 'hex'), token_ts($4), token_ts($4), token_ts($5), token_ts($6))",
         s.session_id, s.subject, absl::BytesToHexString(s.token_hash), absl::ToUnixMicros(now),
         absl::ToUnixMicros(s.expires_at), absl::ToUnixMicros(s.absolute_expires_at));
+    // A far-future subject revocation, as a replica with a jumped clock wrote.
+    tx.exec("INSERT INTO subject_revocations VALUES ('jumped', '2100-01-01')");
   }
   auto applied = ApplyMigrations(conninfo, EmbeddedMigrations(), Deadline());
   ASSERT_TRUE(applied.ok()) << applied.status();
@@ -229,6 +232,12 @@ TEST_F(PgSecurityTest, UpgradeFromPreviousSchemaKeepsSessions) {
   auto store = PgSessionStore::Create(conninfo, 1);
   EXPECT_EQ(store->RotateSession(RotateRequestFor(token, now), Deadline())->outcome,
             RotateOutcome::kRotated);
+  // The migration brought the far-future revocation back to its own time.
+  pqxx::connection c(conninfo);
+  pqxx::nontransaction tx(c);
+  EXPECT_TRUE(tx.exec1("SELECT revoked_at <= now() + interval '1 minute' FROM subject_revocations "
+                       "WHERE subject = 'jumped'")[0]
+                  .as<bool>());
 }
 
 // The database clock is read for the replica's offset check.
