@@ -125,5 +125,130 @@ TEST_F(HttpStarvationTest, ProbesAnswerWhileSlowAndIdleClientsHoldConnections) {
   }
 }
 
+// A client that drips its header is closed once the whole-header deadline
+// passes, however steadily it keeps sending.
+TEST_F(HttpStarvationTest, DrippingHeaderIsCutAtTheHeaderDeadline) {
+  HttpServer::Options options;
+  options.header_timeout = absl::Seconds(1);
+  StartServer(options);
+  const absl::Time start = absl::Now();
+  std::vector<RawConnection> drippers;
+  drippers.push_back(OpenDripper());
+  Dripper dripper(drippers, absl::Milliseconds(100));
+  EXPECT_TRUE(drippers[0].WaitForClose(start + absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start, options.header_timeout);
+}
+
+// The same holds for the second request on a keep-alive connection: its
+// deadline runs from its first byte.
+TEST_F(HttpStarvationTest, DrippingSecondRequestIsCutAtTheHeaderDeadline) {
+  HttpServer::Options options;
+  options.header_timeout = absl::Seconds(1);
+  options.idle_timeout = absl::Seconds(60);
+  StartServer(options);
+  absl::StatusOr<RawConnection> c = RawConnection::Connect(port_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  ASSERT_TRUE(c->ReadResponse(absl::Now() + absl::Seconds(5)).ok());
+  const absl::Time start = absl::Now();
+  std::vector<RawConnection> drippers;
+  drippers.push_back(*std::move(c));
+  drippers[0].Send("GET /healthz HTTP/1.1\r\n");
+  Dripper dripper(drippers, absl::Milliseconds(100));
+  EXPECT_TRUE(drippers[0].WaitForClose(start + absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start, options.header_timeout);
+}
+
+// An idle keep-alive connection is closed after the idle timeout.
+TEST_F(HttpStarvationTest, IdleKeepAliveConnectionIsClosed) {
+  HttpServer::Options options;
+  options.idle_timeout = absl::Seconds(1);
+  StartServer(options);
+  absl::StatusOr<RawConnection> c = RawConnection::Connect(port_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  absl::StatusOr<RawResponse> response = c->ReadResponse(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(c->WaitForClose(start + absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start, options.idle_timeout);
+  EXPECT_TRUE(PollUntil([&] { return server_->connections() == 0; }, absl::Seconds(5)));
+}
+
+// A new connection that never sends a byte is closed by the header deadline
+// (which runs from accept), not kept for the idle timeout.
+TEST_F(HttpStarvationTest, SilentNewConnectionIsCutAtTheHeaderDeadline) {
+  HttpServer::Options options;
+  options.header_timeout = absl::Seconds(1);
+  options.idle_timeout = absl::Seconds(60);
+  StartServer(options);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<RawConnection> c = RawConnection::Connect(port_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->WaitForClose(start + absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start, options.header_timeout);
+}
+
+// No more than max_connections are open at once; one more is closed
+// without an answer, and once a slot frees up new clients are served again.
+TEST_F(HttpStarvationTest, ConnectionLimitHolds) {
+  HttpServer::Options options;
+  options.max_connections = 8;
+  options.idle_timeout = absl::Seconds(60);
+  StartServer(options);
+  std::vector<RawConnection> held;
+  for (int i = 0; i < options.max_connections; ++i) {
+    absl::StatusOr<RawConnection> c = RawConnection::Connect(port_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE(c->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    ASSERT_TRUE(c->ReadResponse(absl::Now() + absl::Seconds(5)).ok());
+    held.push_back(*std::move(c));
+  }
+  EXPECT_EQ(server_->connections(), options.max_connections);
+
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<RawConnection> extra = RawConnection::Connect(port_);
+    ASSERT_TRUE(extra.ok()) << extra.status();
+    extra->Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    // Closed promptly, without a response.
+    absl::StatusOr<RawResponse> refused = extra->ReadResponse(absl::Now() + absl::Seconds(2));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+    EXPECT_LE(server_->connections(), options.max_connections);
+  }
+
+  held.pop_back();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        absl::StatusOr<RawResponse> r = Get(port_, "/healthz", absl::Seconds(1));
+        return r.ok() && r->status == 200;
+      },
+      absl::Seconds(10)));
+}
+
+// A client that asks for a large response and never reads it is cut once the
+// write deadline passes, and its connection is released.
+TEST_F(HttpStarvationTest, ClientThatNeverReadsIsCutAtTheWriteDeadline) {
+  HttpServer::Options options;
+  options.listen = "127.0.0.1:0";
+  options.write_timeout = absl::Seconds(1);
+  server_ = std::make_unique<HttpServer>(options, keys_, readiness_,
+                                         [] { return std::string(32 << 20, 'm'); });
+  ASSERT_TRUE(server_->Start().ok());
+  port_ = server_->port();
+
+  absl::StatusOr<RawConnection> c =
+      RawConnection::Connect(port_, absl::Seconds(2), /*receive_buffer=*/4096);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->Send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  EXPECT_TRUE(PollUntil([&] { return server_->connections() == 1; }, absl::Seconds(5)));
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(PollUntil([&] { return server_->connections() == 0; }, absl::Seconds(10)));
+  EXPECT_GE(absl::Now() - start + absl::Milliseconds(100), options.write_timeout);
+  // The client, reading at last, gets less than the whole response.
+  absl::StatusOr<RawResponse> response = c->ReadResponse(absl::Now() + absl::Seconds(10));
+  EXPECT_FALSE(response.ok());
+}
+
 }  // namespace
 }  // namespace token::testing

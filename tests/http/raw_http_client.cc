@@ -27,10 +27,14 @@ int MillisUntil(absl::Time deadline) {
 
 }  // namespace
 
-absl::StatusOr<RawConnection> RawConnection::Connect(int port, absl::Duration timeout) {
+absl::StatusOr<RawConnection> RawConnection::Connect(int port, absl::Duration timeout,
+                                                     int receive_buffer) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   RawConnection connection(fd);
+  if (receive_buffer > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -160,10 +164,6 @@ bool RawConnection::WaitForClose(absl::Time deadline) {
     if (n == 0) return true;
     if (n < 0) return false;
   }
-}
-
-void RawConnection::SetReceiveBuffer(int bytes) {
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
 absl::StatusOr<RawResponse> Get(int port, const std::string& path, absl::Duration timeout) {

@@ -24,8 +24,10 @@ struct RawResponse {
 // RawConnection owns one TCP connection to 127.0.0.1.
 class RawConnection {
  public:
-  // Connect opens a blocking connection; fails after `timeout`.
-  static absl::StatusOr<RawConnection> Connect(int port, absl::Duration timeout = absl::Seconds(2));
+  // Connect opens a connection; fails after `timeout`. `receive_buffer`
+  // > 0 shrinks SO_RCVBUF first (a client that reads slowly, or never).
+  static absl::StatusOr<RawConnection> Connect(int port, absl::Duration timeout = absl::Seconds(2),
+                                               int receive_buffer = 0);
 
   RawConnection(RawConnection&& other) noexcept;
   RawConnection& operator=(RawConnection&& other) noexcept;
@@ -43,9 +45,6 @@ class RawConnection {
   // WaitForClose reads and discards until the peer closes (EOF or reset):
   // true if that happened by `deadline`.
   bool WaitForClose(absl::Time deadline);
-
-  // SetReceiveBuffer shrinks SO_RCVBUF (before anything is received).
-  void SetReceiveBuffer(int bytes);
 
   int fd() const { return fd_; }
 
