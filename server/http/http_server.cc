@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <exception>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -177,7 +179,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (!query.has_value()) return Write(HttpResponse::Error(400, "bad_query"), false, head);
       view.query = *std::move(query);
     }
-    Write(state_.router.Dispatch(view), keep_alive, head);
+    HttpResponse answer;
+    try {
+      answer = state_.router.Dispatch(view);
+    } catch (const std::exception&) {
+      // The message could quote request or key data: not logged.
+      Log(LogLevel::kError, "HTTP handler failed",
+          {{"method", std::string(view.method)}, {"path", std::string(view.path)}});
+      answer = HttpResponse::Error(500, "internal");
+    }
+    Write(std::move(answer), keep_alive, head);
   }
 
   void Write(HttpResponse answer, bool keep_alive, bool head) {
@@ -267,12 +278,29 @@ class HttpServer::Impl {
 
   bool SetUpTls() {
     tls_.emplace(ssl::context::tls_server);
+    // Idle connections give their read and write buffers back (about 34 KiB
+    // each), so many idle TLS clients cost little memory.
+    SSL_CTX_set_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     return tls::ConfigureHttpsContext(*tls_->native_handle(), *state_.options.tls);
   }
 
   void Run(int threads) {
     net::dispatch(acceptor_.get_executor(), [this] { Accept(); });
-    for (int i = 0; i < std::max(threads, 1); ++i) threads_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < std::max(threads, 1); ++i) {
+      threads_.emplace_back([this] {
+        // An exception out of a completion handler (allocation failure,
+        // say) ends only that connection's chain of handlers; the loop goes
+        // on serving the others.
+        for (;;) {
+          try {
+            io_.run();
+            return;
+          } catch (const std::exception& e) {
+            Log(LogLevel::kError, "HTTP event loop error", {{"error", e.what()}});
+          }
+        }
+      });
+    }
   }
 
   void Stop() {

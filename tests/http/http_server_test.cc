@@ -9,7 +9,11 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <memory>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
@@ -28,6 +32,7 @@ namespace token::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 KeySetPtr Keys(size_t i) {
   absl::StatusOr<KeySetPtr> set = KeySet::Create(TestKey(i), {TestKey(i)});
@@ -234,6 +239,24 @@ TEST_F(HttpServerTest, RegisteredHandlerSeesTheWholeRequest) {
   EXPECT_EQ(r->body, "POST /v1/verify q=a b auth=Bearer t token=x/y peer=ok tls=0 cert=0");
 }
 
+// A handler that throws costs its request a 500, not the server.
+TEST_F(HttpServerTest, ThrowingHandlerIs500) {
+  server_ = std::make_unique<HttpServer>(HttpServer::Options{.listen = "127.0.0.1:0"}, keys_,
+                                         readiness_, [] { return std::string(); });
+  server_->router().Handle("GET", "/boom", [](const HttpRequestView&) -> HttpResponse {
+    throw std::runtime_error("secret detail");
+  });
+  ASSERT_TRUE(server_->Start().ok());
+  port_ = server_->port();
+  absl::StatusOr<RawResponse> boom = Get(port_, "/boom");
+  ASSERT_TRUE(boom.ok()) << boom.status();
+  EXPECT_EQ(boom->status, 500);
+  EXPECT_THAT(boom->body, Not(HasSubstr("secret")));
+  absl::StatusOr<RawResponse> health = Get(port_, "/healthz");
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->status, 200);
+}
+
 TEST_F(HttpServerTest, StartFailsOnBadOrTakenAddress) {
   Start();
   for (const std::string& listen :
@@ -392,6 +415,36 @@ TEST_F(HttpsServerTest, StalledHandshakeIsCutAtTheHeaderDeadline) {
   ASSERT_TRUE(c.Send(std::string("\x16\x03\x01", 3)));  // The start of a ClientHello.
   EXPECT_TRUE(c.WaitForClose(start + absl::Seconds(10)));
   EXPECT_GE(absl::Now() - start, absl::Seconds(1));
+}
+
+// Over HTTPS too, clients stalling in the handshake do not hold up probes.
+TEST_F(HttpsServerTest, HttpsProbesAnswerWhileHandshakesDrip) {
+  Start({.tls = &source_, .header_timeout = absl::Seconds(120)});
+  readiness_.Set("database", true, "ok");
+  std::vector<RawConnection> stalled;
+  for (int i = 0; i < 64; ++i) {
+    stalled.push_back(Connect());
+    ASSERT_TRUE(stalled.back().Send(std::string("\x16\x03\x01\x02", 4)));
+  }
+  std::atomic<bool> stop{false};
+  std::thread dripper([&] {
+    while (!stop.load()) {
+      for (RawConnection& c : stalled) (void)c.Send(std::string(1, '\0'));
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  });
+  for (int round = 0; round < 3; ++round) {
+    for (const char* path : {"/healthz", "/readyz", "/.well-known/jwks.json"}) {
+      const absl::Time start = absl::Now();
+      const HttpsResult r = HttpsGet(port_, path, ca_.cert_pem());
+      const absl::Duration took = absl::Now() - start;
+      EXPECT_EQ(r.error, "") << path;
+      EXPECT_EQ(r.status, 200) << path;
+      EXPECT_LT(took, absl::Seconds(1)) << path;
+    }
+  }
+  stop.store(true);
+  dripper.join();
 }
 
 }  // namespace
