@@ -15,7 +15,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libabsl-dev libssl-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev prometheus-cpp-dev \
-      libgtest-dev libgmock-dev \
+      libboost1.81-dev libgtest-dev libgmock-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -30,7 +30,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libpqxx-6.4 libssl3 libabsl20220623 \
-      libprometheus-cpp-core1.0 libcpp-httplib0.11 \
+      libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 65532 token \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \

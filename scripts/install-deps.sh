@@ -10,6 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev prometheus-cpp-dev
+  libboost1.81-dev
   libgtest-dev libgmock-dev
   postgresql-15 postgresql-contrib
   python3-grpcio python3-grpc-tools python3-jwt python3-protobuf
