@@ -28,8 +28,7 @@ bool NamesOurKey(const std::string& header) {
   if (parsed.is_discarded() || !parsed.is_object()) return false;
   const auto alg = parsed.find("alg");
   const auto kid = parsed.find("kid");
-  return alg != parsed.end() && kid != parsed.end() && *alg == "RS256" &&
-         *kid == FuzzKey()->kid();
+  return alg != parsed.end() && kid != parsed.end() && *alg == "RS256" && *kid == FuzzKey()->kid();
 }
 
 void Run(absl::string_view input) {
@@ -51,7 +50,7 @@ void Run(absl::string_view input) {
   const absl::StatusOr<AccessClaims> result =
       VerifyAccessToken(token, FuzzKeySet(), FuzzVerifyOptions(), kFuzzNow);
   CheckVerifyResult(token, result);
-  if (!result.ok() && token.size() <= kMaxAccessTokenBytes && NamesOurKey(header)) {
+  if (!result.ok() && token.size() <= FuzzVerifyOptions().max_token_bytes && NamesOurKey(header)) {
     FUZZ_CHECK(ReasonOf(result.status()) != ErrorReason::kTokenSignatureInvalid);
   }
 }

@@ -23,15 +23,13 @@ namespace token::fuzz {
 //   * a success has whole-second times, is inside its validity window, and
 //     survives a round trip: the claims, signed again and verified, come back
 //     unchanged.
-inline void CheckVerifyResult(absl::string_view token,
-                              const absl::StatusOr<AccessClaims>& result) {
+inline void CheckVerifyResult(absl::string_view token, const absl::StatusOr<AccessClaims>& result) {
   if (!result.ok()) {
     const std::optional<ErrorReason> reason = ReasonOf(result.status());
     FUZZ_CHECK(reason.has_value());
     FUZZ_CHECK(*reason == ErrorReason::kTokenMalformed ||
                *reason == ErrorReason::kTokenSignatureInvalid ||
-               *reason == ErrorReason::kTokenExpired ||
-               *reason == ErrorReason::kTokenNotYetValid ||
+               *reason == ErrorReason::kTokenExpired || *reason == ErrorReason::kTokenNotYetValid ||
                *reason == ErrorReason::kTokenAudienceMismatch ||
                *reason == ErrorReason::kTokenIssuerMismatch);
     FUZZ_CHECK(result.status().code() == ErrorReasonCode(*reason));
@@ -40,7 +38,7 @@ inline void CheckVerifyResult(absl::string_view token,
     FUZZ_CHECK(result.status().message().size() <= 80);
     return;
   }
-  FUZZ_CHECK(!token.empty() && token.size() <= kMaxAccessTokenBytes);
+  FUZZ_CHECK(!token.empty() && token.size() <= FuzzVerifyOptions().max_token_bytes);
   const AccessClaims& claims = *result;
   FUZZ_CHECK(claims.issuer == kFuzzIssuer);
   FUZZ_CHECK(claims.audience == kFuzzAudience);
@@ -59,7 +57,7 @@ inline void CheckVerifyResult(absl::string_view token,
   // The signer's form can be longer than the input (its own header, integer
   // times where the input had "2e9"), and then exceed the length cap.
   if (!reverified.ok()) {
-    FUZZ_CHECK(again->size() > kMaxAccessTokenBytes);
+    FUZZ_CHECK(again->size() > FuzzVerifyOptions().max_token_bytes);
     return;
   }
   FUZZ_CHECK(*reverified == claims);

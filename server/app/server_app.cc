@@ -283,6 +283,7 @@ int RunServe(const ServerConfig& config) {
   AccessVerifier verifier({.issuer = config.issuer,
                            .default_audience = config.audience,
                            .clock_skew = config.clock_skew,
+                           .access_ttl = config.access_ttl,
                            .limits = RequestLimitsOf(config)},
                           keys, revocations, clock);
   SweeperOptions sweeper_options;

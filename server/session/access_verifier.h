@@ -20,6 +20,13 @@ struct AccessVerifierOptions {
   std::string issuer;
   std::string default_audience;
   absl::Duration clock_skew = absl::Seconds(30);
+  // access_ttl: the lifetime this service issues (--access-ttl). Tokens
+  // living longer are refused TOKEN_EXPIRED: the revocation set keeps an
+  // entry only for access_ttl + clock_skew, which must cover every token
+  // that entry can reject, including ones signed before a restart that
+  // lowered the TTL.
+  absl::Duration access_ttl = absl::Minutes(15);
+  // limits.max_access_token_bytes (--max-token-bytes) caps the token length.
   RequestLimits limits;
 };
 
