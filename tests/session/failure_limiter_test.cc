@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -126,6 +128,27 @@ TEST(FailureLimiterTest, ShardsShareMaxKeysExactly) {
   EXPECT_FALSE(none.RecordFailure("k", kStart));
   EXPECT_FALSE(none.Exhausted("k", kStart));
   EXPECT_EQ(none.size(), 0u);
+}
+
+// Concurrent floods on all shards keep the bound, and a key charged past its
+// limit by several threads is exhausted.
+TEST(FailureLimiterTest, ConcurrentFloodsStayBounded) {
+  constexpr size_t kMaxKeys = 256;
+  FailureLimiter limiter({.limit = 4, .window = absl::Minutes(1), .max_keys = kMaxKeys});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&limiter, t] {
+      std::mt19937_64 random(100 + t);
+      for (int i = 0; i < 20'000; ++i) {
+        limiter.RecordFailure(RandomKey(random), kStart);
+        if (i % 8 == 0) limiter.RecordFailure("address:hot", kStart);
+        limiter.Exhausted(RandomKey(random), kStart);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(limiter.size(), kMaxKeys);
+  EXPECT_TRUE(limiter.Exhausted("address:hot", kStart));
 }
 
 }  // namespace
