@@ -28,7 +28,8 @@ bool NamesOurKey(const std::string& header) {
   if (parsed.is_discarded() || !parsed.is_object()) return false;
   const auto alg = parsed.find("alg");
   const auto kid = parsed.find("kid");
-  return alg != parsed.end() && kid != parsed.end() && *alg == "RS256" && *kid == FuzzKey()->kid();
+  return alg != parsed.end() && kid != parsed.end() && *alg == "RS256" &&
+         *kid == FuzzKey()->kid();
 }
 
 void Run(absl::string_view input) {

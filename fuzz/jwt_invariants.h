@@ -23,13 +23,15 @@ namespace token::fuzz {
 //   * a success has whole-second times, is inside its validity window, and
 //     survives a round trip: the claims, signed again and verified, come back
 //     unchanged.
-inline void CheckVerifyResult(absl::string_view token, const absl::StatusOr<AccessClaims>& result) {
+inline void CheckVerifyResult(absl::string_view token,
+                              const absl::StatusOr<AccessClaims>& result) {
   if (!result.ok()) {
     const std::optional<ErrorReason> reason = ReasonOf(result.status());
     FUZZ_CHECK(reason.has_value());
     FUZZ_CHECK(*reason == ErrorReason::kTokenMalformed ||
                *reason == ErrorReason::kTokenSignatureInvalid ||
-               *reason == ErrorReason::kTokenExpired || *reason == ErrorReason::kTokenNotYetValid ||
+               *reason == ErrorReason::kTokenExpired ||
+               *reason == ErrorReason::kTokenNotYetValid ||
                *reason == ErrorReason::kTokenAudienceMismatch ||
                *reason == ErrorReason::kTokenIssuerMismatch);
     FUZZ_CHECK(result.status().code() == ErrorReasonCode(*reason));
