@@ -51,7 +51,7 @@ void Run(absl::string_view input) {
   const absl::StatusOr<AccessClaims> result =
       VerifyAccessToken(token, FuzzKeySet(), FuzzVerifyOptions(), kFuzzNow);
   CheckVerifyResult(token, result);
-  if (!result.ok() && token.size() <= kMaxAccessTokenBytes && NamesOurKey(header)) {
+  if (!result.ok() && token.size() <= FuzzVerifyOptions().max_token_bytes && NamesOurKey(header)) {
     FUZZ_CHECK(ReasonOf(result.status()) != ErrorReason::kTokenSignatureInvalid);
   }
 }

@@ -40,7 +40,7 @@ inline void CheckVerifyResult(absl::string_view token,
     FUZZ_CHECK(result.status().message().size() <= 80);
     return;
   }
-  FUZZ_CHECK(!token.empty() && token.size() <= kMaxAccessTokenBytes);
+  FUZZ_CHECK(!token.empty() && token.size() <= FuzzVerifyOptions().max_token_bytes);
   const AccessClaims& claims = *result;
   FUZZ_CHECK(claims.issuer == kFuzzIssuer);
   FUZZ_CHECK(claims.audience == kFuzzAudience);
@@ -59,7 +59,7 @@ inline void CheckVerifyResult(absl::string_view token,
   // The signer's form can be longer than the input (its own header, integer
   // times where the input had "2e9"), and then exceed the length cap.
   if (!reverified.ok()) {
-    FUZZ_CHECK(again->size() > kMaxAccessTokenBytes);
+    FUZZ_CHECK(again->size() > FuzzVerifyOptions().max_token_bytes);
     return;
   }
   FUZZ_CHECK(*reverified == claims);

@@ -264,7 +264,8 @@ int RunServe(const ServerConfig& config) {
   RefreshSecretChain chain(*std::move(refresh_key));
 
   std::shared_ptr<PgSessionStore> store = PgSessionStore::Create(url, config.db_pool_size);
-  RevocationSet revocations(config.access_ttl + config.clock_skew, kRevocationFeedMaxStaleness);
+  RevocationSet revocations(RevocationRetention(config.access_ttl, config.clock_skew),
+                            kRevocationFeedMaxStaleness);
   Readiness readiness;
   readiness.Set("signing_key", true, keys.Current()->SigningKeyAt(clock.Now()).kid());
   readiness.Set("database", false, "not checked yet");
@@ -308,6 +309,7 @@ int RunServe(const ServerConfig& config) {
   AccessVerifier verifier({.issuer = config.issuer,
                            .default_audience = config.audience,
                            .clock_skew = config.clock_skew,
+                           .access_ttl = config.access_ttl,
                            .limits = RequestLimitsOf(config)},
                           keys, revocations, clock);
   SweeperOptions sweeper_options;

@@ -118,7 +118,7 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
                                                const VerifyOptions& options, absl::Time now) {
   // Shape: three base64url segments whose first two are JSON objects.
   if (token.empty()) return Malformed("token is empty");
-  if (token.size() > kMaxAccessTokenBytes) return Malformed("token is too long");
+  if (token.size() > options.max_token_bytes) return Malformed("token is too long");
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == absl::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == absl::string_view::npos || token.find('.', dot2 + 1) != absl::string_view::npos) {
@@ -190,6 +190,13 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
   }
   const absl::Duration skew = std::max(options.clock_skew, absl::ZeroDuration());
   if (now >= *exp + skew) return MakeError(ErrorReason::kTokenExpired, "token has expired");
+  // TOKEN_EXPIRED, not MALFORMED: the token is well formed and ours, but past
+  // iat + the TTL we grant today, and the client's remedy is the same as for
+  // expiry (refresh). No skew: exp and iat come from one clock, and allowing
+  // any would let a token outlive its revocation by that much.
+  if (*exp - *iat > options.max_lifetime) {
+    return MakeError(ErrorReason::kTokenExpired, "token lifetime exceeds the access-token TTL");
+  }
   if (*nbf > now + skew) return MakeError(ErrorReason::kTokenNotYetValid, "token is not yet valid");
   if (!audience_matches) {
     return MakeError(ErrorReason::kTokenAudienceMismatch, "token audience is not accepted");

@@ -14,6 +14,10 @@
 
 namespace token {
 
+// kDefaultMaxAccessTokenBytes is VerifyOptions::max_token_bytes unless set,
+// and the default of --max-token-bytes.
+inline constexpr size_t kDefaultMaxAccessTokenBytes = 8192;
+
 // VerifyOptions are the expectations a token is checked against.
 struct VerifyOptions {
   // issuer: the required `iss`. An empty value matches no token.
@@ -22,15 +26,21 @@ struct VerifyOptions {
   std::string audience;
   // clock_skew: leeway applied to `exp` and `nbf`; negative counts as zero.
   absl::Duration clock_skew = absl::Seconds(30);
+  // max_token_bytes: the longest token accepted; longer ones are refused
+  // before any parsing (the server passes --max-token-bytes).
+  size_t max_token_bytes = kDefaultMaxAccessTokenBytes;
+  // max_lifetime: the longest `exp` - `iat` accepted. The service sets its
+  // access-token TTL, because its revocation set keeps an entry only for
+  // TTL + clock_skew: a token living longer than the TTL (signed under an
+  // earlier, longer TTL) could outlive the entry that revokes it. Infinite
+  // (the default) skips the check, for verifiers without revocation state.
+  absl::Duration max_lifetime = absl::InfiniteDuration();
 };
-
-// kMaxAccessTokenBytes caps the token length accepted before any parsing.
-constexpr size_t kMaxAccessTokenBytes = 8192;
 
 // VerifyAccessToken fully validates `token` at time `now` and returns its
 // claims, or a MakeError status whose reason is the first failure in this
 // order:
-//   TOKEN_MALFORMED: empty, longer than kMaxAccessTokenBytes, not exactly
+//   TOKEN_MALFORMED: empty, longer than options.max_token_bytes, not exactly
 //     three dot-separated segments, a segment not strict base64url, header or
 //     payload not a JSON object, header `typ` present and not "at+jwt" or
 //     "application/at+jwt" (case-insensitive), header `crit` present.
@@ -42,6 +52,8 @@ constexpr size_t kMaxAccessTokenBytes = 8192;
 //     within years 1970..9999; roles an array of strings).
 //   TOKEN_ISSUER_MISMATCH: `iss` != options.issuer.
 //   TOKEN_EXPIRED: now >= exp + clock_skew.
+//   TOKEN_EXPIRED: exp - iat > options.max_lifetime (a lifetime this service
+//     no longer grants: the token is past the expiry it would have today).
 //   TOKEN_NOT_YET_VALID: nbf > now + clock_skew.
 //   TOKEN_AUDIENCE_MISMATCH: options.audience is neither the `aud` string
 //     nor an element of the `aud` array (then `audience` is set to it).

@@ -20,14 +20,13 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
   absl::StatusOr<std::vector<std::string>> required =
       NormalizeRoles(request.required_roles, ErrorReason::kInvalidRequest, options_.limits);
   if (!required.ok()) return required.status();
-  if (request.access_token.size() > options_.limits.max_access_token_bytes) {
-    return MakeError(ErrorReason::kTokenMalformed, "token is too long");
-  }
 
   VerifyOptions verify;
   verify.issuer = options_.issuer;
   verify.audience = audience;
   verify.clock_skew = options_.clock_skew;
+  verify.max_token_bytes = options_.limits.max_access_token_bytes;
+  verify.max_lifetime = MaxAccessTokenLifetime(options_.access_ttl, options_.clock_skew);
   const KeySetPtr keys = keys_.Current();
   absl::StatusOr<AccessClaims> claims =
       VerifyAccessToken(request.access_token, *keys, verify, clock_.Now());

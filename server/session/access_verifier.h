@@ -16,10 +16,30 @@
 
 namespace token {
 
+// MaxAccessTokenLifetime is the longest exp - iat VerifyAccess accepts: the
+// configured TTL plus the clock skew.
+inline absl::Duration MaxAccessTokenLifetime(absl::Duration access_ttl, absl::Duration clock_skew) {
+  return access_ttl + clock_skew;
+}
+
+// RevocationRetention is how long a revocation is kept so that it outlives
+// every token it can reject: such a token has iat <= the revocation time and
+// is accepted until iat + MaxAccessTokenLifetime + clock_skew.
+inline absl::Duration RevocationRetention(absl::Duration access_ttl, absl::Duration clock_skew) {
+  return MaxAccessTokenLifetime(access_ttl, clock_skew) + clock_skew;
+}
+
 struct AccessVerifierOptions {
   std::string issuer;
   std::string default_audience;
   absl::Duration clock_skew = absl::Seconds(30);
+  // access_ttl: the lifetime this service issues (--access-ttl). Tokens
+  // living longer than MaxAccessTokenLifetime are refused TOKEN_EXPIRED: the
+  // revocation set keeps an entry only for RevocationRetention, which must
+  // cover every token that entry can reject, including ones signed before a
+  // restart that lowered the TTL.
+  absl::Duration access_ttl = absl::Minutes(15);
+  // limits.max_access_token_bytes (--max-token-bytes) caps the token length.
   RequestLimits limits;
 };
 

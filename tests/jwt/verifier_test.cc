@@ -285,15 +285,15 @@ TEST(VerifierTest, NonJsonObjectIsMalformed) {
   }
 }
 
-// A token longer than kMaxAccessTokenBytes is malformed even if validly signed.
+// A token longer than kDefaultMaxAccessTokenBytes is malformed even if validly signed.
 TEST(VerifierTest, OverlongTokenIsMalformed) {
   AccessClaims claims = TestClaims();
-  claims.roles.push_back(std::string(kMaxAccessTokenBytes, 'r'));
+  claims.roles.push_back(std::string(kDefaultMaxAccessTokenBytes, 'r'));
   const std::string token = Sign(claims);
-  ASSERT_GT(token.size(), kMaxAccessTokenBytes);
+  ASSERT_GT(token.size(), kDefaultMaxAccessTokenBytes);
   EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenMalformed));
-  EXPECT_TRUE(
-      HasReason(Verify(std::string(kMaxAccessTokenBytes + 1, 'A')), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(std::string(kDefaultMaxAccessTokenBytes + 1, 'A')),
+                        ErrorReason::kTokenMalformed));
 }
 
 // A token just under the size cap still verifies.
@@ -302,13 +302,68 @@ TEST(VerifierTest, TokenAtSizeLimitVerifies) {
   claims.roles.push_back("");
   const size_t base = Sign(claims).size();
   // Each 3 bytes of role add 4 characters; land within 3 of the limit.
-  claims.roles.back() = std::string((kMaxAccessTokenBytes - base) * 3 / 4, 'r');
+  claims.roles.back() = std::string((kDefaultMaxAccessTokenBytes - base) * 3 / 4, 'r');
   const std::string token = Sign(claims);
-  ASSERT_LE(token.size(), kMaxAccessTokenBytes);
-  ASSERT_GE(token.size(), kMaxAccessTokenBytes - 3);
+  ASSERT_LE(token.size(), kDefaultMaxAccessTokenBytes);
+  ASSERT_GE(token.size(), kDefaultMaxAccessTokenBytes - 3);
   auto verified = Verify(token);
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(*verified, claims);
+}
+
+// The size cap is the configured one: raised above the default, a token of
+// exactly the cap verifies and one byte more is malformed.
+TEST(VerifierTest, ConfiguredSizeLimitIsEnforced) {
+  AccessClaims claims = TestClaims();
+  claims.roles.push_back(std::string(kDefaultMaxAccessTokenBytes, 'r'));
+  const std::string token = Sign(claims);
+  ASSERT_GT(token.size(), kDefaultMaxAccessTokenBytes);
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenMalformed));
+
+  VerifyOptions options = TestOptions();
+  options.max_token_bytes = token.size();
+  auto verified = Verify(token, options);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(*verified, claims);
+  options.max_token_bytes = token.size() - 1;
+  EXPECT_TRUE(HasReason(Verify(token, options), ErrorReason::kTokenMalformed));
+  // A lowered cap applies too.
+  options.max_token_bytes = 1024;
+  EXPECT_TRUE(HasReason(Verify(std::string(1025, 'A'), options), ErrorReason::kTokenMalformed));
+}
+
+// exp - iat beyond max_lifetime is expired even while exp is in the future:
+// the service grants no such lifetime, so its revocations would not be kept
+// long enough. No leeway: exactly max_lifetime verifies, one second more not.
+TEST(VerifierTest, LifetimeBeyondMaxLifetimeIsExpired) {
+  VerifyOptions options = TestOptions();
+  options.max_lifetime = absl::Minutes(15);
+  AccessClaims claims = TestClaims();
+  claims.expires_at = claims.issued_at + absl::Minutes(15);
+  auto verified = Verify(Sign(claims), options);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(*verified, claims);
+  for (const absl::Duration lifetime : {absl::Minutes(15) + absl::Seconds(1),
+                                        absl::Minutes(15) + absl::Seconds(31), absl::Hours(24)}) {
+    claims.expires_at = claims.issued_at + lifetime;
+    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenExpired)) << lifetime;
+    // Without a configured maximum (offline verifiers) any lifetime verifies.
+    EXPECT_TRUE(Verify(Sign(claims)).ok()) << lifetime;
+  }
+  // A token issued an hour ago still counts its whole lifetime from iat.
+  claims.issued_at = kNow - absl::Hours(1);
+  claims.not_before = claims.issued_at;
+  claims.expires_at = kNow + absl::Minutes(1);
+  EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenExpired));
+  // After the issuer check, before not-before and audience.
+  nlohmann::json payload = TestPayload();
+  payload["exp"] = absl::ToUnixSeconds(kNow) + 3600;
+  payload["iss"] = "x";
+  payload["nbf"] = absl::ToUnixSeconds(kNow) + 600;
+  payload["aud"] = "x";
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload), options), ErrorReason::kTokenIssuerMismatch));
+  payload["iss"] = kIssuer;
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload), options), ErrorReason::kTokenExpired));
 }
 
 // typ may be absent or at+jwt in any case (with or without "application/"); else malformed.

@@ -247,5 +247,55 @@ TEST_F(AccessVerifierTest, MalformedRequestFieldsFailInvalidRequest) {
   EXPECT_TRUE(HasReason(Verify(token, "", too_many), ErrorReason::kInvalidRequest));
 }
 
+// A token living longer than the access TTL (default 15 minutes, as the
+// server's) is refused TOKEN_EXPIRED while exp is still ahead: the revocation
+// set keeps entries for only TTL + skew, too short to revoke it.
+TEST_F(AccessVerifierTest, LifetimeBeyondAccessTtlFailsTokenExpired) {
+  AccessClaims claims = Claims();
+  claims.expires_at = claims.issued_at + absl::Minutes(15);
+  EXPECT_TRUE(Verify(Sign(claims)).ok());
+  // The clock skew (30 s) is the only leeway on the lifetime.
+  claims.expires_at = claims.issued_at + absl::Minutes(15) + absl::Seconds(30);
+  EXPECT_TRUE(Verify(Sign(claims)).ok());
+  claims.expires_at = claims.issued_at + absl::Minutes(15) + absl::Seconds(30) + absl::Seconds(1);
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenExpired));
+  claims.expires_at = claims.issued_at + absl::Hours(2);
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenExpired));
+}
+
+// The TTL is the configured one: a longer TTL accepts that lifetime, no more.
+TEST_F(AccessVerifierTest, LifetimeFollowsConfiguredAccessTtl) {
+  AccessClaims claims = Claims();
+  AccessVerifierOptions options = Options();
+  options.access_ttl = absl::Minutes(60);
+  AccessVerifier longer(options, keys_, revocations_, clock_);
+  claims.expires_at = claims.issued_at + absl::Minutes(60) + options.clock_skew;
+  EXPECT_TRUE(longer.Verify({Sign(claims), "", {}}).ok());
+  claims.expires_at += absl::Seconds(1);
+  EXPECT_TRUE(HasReason(longer.Verify({Sign(claims), "", {}}), ErrorReason::kTokenExpired));
+}
+
+// The token size cap is limits.max_access_token_bytes (--max-token-bytes),
+// also above the 8192-byte default: a token of exactly the cap verifies, one
+// byte over is TOKEN_MALFORMED.
+TEST_F(AccessVerifierTest, ConfiguredTokenSizeLimitApplies) {
+  AccessClaims claims = Claims();
+  claims.roles.push_back(std::string(9000, 'r'));
+  const std::string token = Sign(claims);
+  ASSERT_GT(token.size(), size_t{8192});
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenMalformed));
+
+  AccessVerifierOptions options = Options();
+  options.limits.max_access_token_bytes = token.size();
+  AccessVerifier at_limit(options, keys_, revocations_, clock_);
+  absl::StatusOr<AccessClaims> verified = at_limit.Verify({token, "", {}});
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(*verified, claims);
+
+  options.limits.max_access_token_bytes = token.size() - 1;
+  AccessVerifier below(options, keys_, revocations_, clock_);
+  EXPECT_TRUE(HasReason(below.Verify({token, "", {}}), ErrorReason::kTokenMalformed));
+}
+
 }  // namespace
 }  // namespace token

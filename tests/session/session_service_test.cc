@@ -1095,5 +1095,42 @@ TEST_F(SessionServiceTest, GraceReplayAuditedAndForeignClientFlagged) {
   EXPECT_NE(replays[1].find("198.51.100.66"), std::string::npos) << replays[1];
 }
 
+// A flood of forged refresh tokens with invented session ids and claimed
+// client addresses, far past what the failure limiter can track, never makes
+// a live session's genuine refresh RATE_LIMITED; a single token replayed from
+// one address is still limited after the flood.
+TEST_F(SessionServiceTest, ForgedRefreshFloodDoesNotRateLimitLiveSessions) {
+  SessionOptions options = DefaultOptions();
+  options.refresh_failures = {.limit = 3, .window = absl::Minutes(1), .max_keys = 64};
+  Reconfigure(options);
+  absl::StatusOr<IssuedTokens> live = Issue();
+  ASSERT_TRUE(live.ok()) << live.status();
+  for (int i = 0; i < 100'000; ++i) {
+    // Random session id, secret and tag: well formed, never authentic.
+    const std::string forged = absl::StrCat(kRefreshTokenPrefix, Base64UrlEncode(RandomBytes(64)));
+    const std::string ip = absl::StrCat("10.", i % 251, ".", (i / 251) % 251, ".", i % 7);
+    const absl::Status status =
+        Refresh(forged,
+                i % 2 == 0 ? std::optional<ClientMetadata>({"flood/1.0", ip}) : std::nullopt)
+            .status();
+    ASSERT_TRUE(HasReason(status, ErrorReason::kRefreshTokenInvalid) ||
+                HasReason(status, ErrorReason::kRateLimited))
+        << i << ": " << status;
+  }
+  EXPECT_EQ(store_.calls().rotate_session, 0);
+  absl::StatusOr<IssuedTokens> next = Refresh(live->refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(Refresh(next->refresh_token, ClientMetadata{"test-agent/1.0", "10.9.9.9"}).ok());
+
+  const std::string replayed = absl::StrCat(kRefreshTokenPrefix, Base64UrlEncode(RandomBytes(64)));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(HasReason(Refresh(replayed, std::nullopt, "198.51.100.77").status(),
+                          ErrorReason::kRefreshTokenInvalid))
+        << i;
+  }
+  EXPECT_TRUE(HasReason(Refresh(replayed, std::nullopt, "198.51.100.77").status(),
+                        ErrorReason::kRateLimited));
+}
+
 }  // namespace
 }  // namespace token
