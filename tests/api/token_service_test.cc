@@ -25,6 +25,7 @@
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
 #include "server/session/session_service.h"
+#include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 #include "token/v1/token.grpc.pb.h"
 
@@ -33,17 +34,7 @@ namespace {
 
 using test::FakeSessionStore;
 
-// One 2048-bit key per process (generation is slow).
-const KeySetPtr& TestKeys() {
-  static const KeySetPtr keys = [] {
-    absl::StatusOr<RsaKeyPtr> key = RsaKey::Generate(2048);
-    if (!key.ok()) std::abort();
-    absl::StatusOr<KeySetPtr> set = KeySet::Create(*key, {});
-    if (!set.ok()) std::abort();
-    return *set;
-  }();
-  return keys;
-}
+const KeySetPtr& TestKeys() { return testing::TestKeySet(); }
 
 // ErrorInfoOf returns the token.v1 ErrorInfo in a failed call's details.
 std::optional<google::rpc::ErrorInfo> ErrorInfoOf(const grpc::Status& status) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "server/keys/key_set.h"
 #include "server/keys/rsa_key.h"
 
 namespace token::testing {
@@ -23,6 +24,16 @@ inline const RsaKeyPtr& TestKey(size_t i) {
     keys->push_back(*key);
   }
   return (*keys)[i];
+}
+
+// TestKeySet returns a key set of TestKey(0) alone, made once per process.
+inline const KeySetPtr& TestKeySet() {
+  static const KeySetPtr* set = [] {
+    absl::StatusOr<KeySetPtr> created = KeySet::Create(TestKey(0), {});
+    if (!created.ok()) std::abort();
+    return new KeySetPtr(*std::move(created));
+  }();
+  return *set;
 }
 
 }  // namespace token::testing

@@ -27,6 +27,7 @@
 #include "server/session/access_verifier.h"
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
+#include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 
 namespace token {
@@ -39,17 +40,7 @@ const absl::Time kStart = absl::FromUnixSeconds(1700000000) + absl::Milliseconds
 constexpr char kIssuer[] = "token-service";
 constexpr char kDefaultAudience[] = "api";
 
-// TestKeys is one 2048-bit key, generated once per process (slow).
-const KeySetPtr& TestKeys() {
-  static const KeySetPtr keys = [] {
-    absl::StatusOr<RsaKeyPtr> key = RsaKey::Generate(2048);
-    if (!key.ok()) std::abort();
-    absl::StatusOr<KeySetPtr> set = KeySet::Create(*key, {});
-    if (!set.ok()) std::abort();
-    return *set;
-  }();
-  return keys;
-}
+const KeySetPtr& TestKeys() { return testing::TestKeySet(); }
 
 SessionOptions DefaultOptions() {
   SessionOptions options;
