@@ -1,5 +1,5 @@
 // Fuzz target request_decode: DecodeRequest on raw request bytes, the first
-// thing every RPC does with what a client sent (SPEC section 6: bytes that do
+// thing every RPC does with what a client sent (proto/token/v1/token.proto: bytes that do
 // not parse must become INVALID_ARGUMENT or UNAUTHENTICATED with a reason,
 // never INTERNAL). Input: one byte choosing the request type (modulo the
 // number of types), then the serialized message.

@@ -1,5 +1,5 @@
 // ServerConfig: everything token-server can be told, from flags and TOKEN_*
-// environment variables (SPEC section 8). Parsing is strict: an unknown flag or
+// environment variables (README.md, "Configuration"). Parsing is strict: an unknown flag or
 // a bad value is an error, reported to the operator as exit code 2.
 #ifndef TOKEN_SERVER_CONFIG_CONFIG_H_
 #define TOKEN_SERVER_CONFIG_CONFIG_H_
@@ -55,7 +55,7 @@ struct ServerConfig {
   int max_pending_calls = 512;
   // How long SIGTERM waits for in-flight calls.
   absl::Duration drain_timeout;
-  // Input limits (SPEC section 6). Subject and audience stay at the 255 bytes
+  // Input limits (proto/token/v1/token.proto). Subject and audience stay at the 255 bytes
   // the contract fixes.
   int max_roles = 64;
   int max_role_bytes = 128;

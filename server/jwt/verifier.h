@@ -1,5 +1,5 @@
 // Verification of access tokens: a compact JWS signed RS256 by one of the
-// published keys, with this service's claims (SPEC section 3).
+// published keys, with this service's claims (server/jwt/claims.h).
 #ifndef TOKEN_SERVER_JWT_VERIFIER_H_
 #define TOKEN_SERVER_JWT_VERIFIER_H_
 

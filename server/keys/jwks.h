@@ -31,7 +31,7 @@ inline constexpr size_t kMaxJwksKeys = 64;
 //     "use" other than "sig", "alg" other than "RS256".
 //   * Every other JWK must be a valid RSA public key (FromPublicJwk) whose
 //     "kid" is present and equals its RFC 7638 thumbprint (this service's kid
-//     rule, SPEC section 5); two JWKs with the same kid are an error.
+//     rule, docs/KEY_ROTATION.md); two JWKs with the same kid are an error.
 // Fails with INVALID_ARGUMENT on any violation, NOT_FOUND when no usable key
 // remains. Never throws.
 // NOTE: does not look at x5c, x5t, key_ops or any other member.

@@ -29,7 +29,7 @@ using RsaKeyPtr = std::shared_ptr<const RsaKey>;
 //   jwks.push_back((*key)->PublicJwk());
 class RsaKey {
  public:
-  // kMinBits is the smallest modulus accepted (SPEC: RS256 with 2048+ bits).
+  // kMinBits is the smallest modulus accepted (RS256 needs 2048+ bits; docs/SECURITY.md).
   static constexpr int kMinBits = 2048;
   // kMaxBits bounds the work a hostile or mistaken key file can cause.
   static constexpr int kMaxBits = 16384;

@@ -1,4 +1,4 @@
-// Input rules shared by every RPC (SPEC section 6), checked before any
+// Input rules shared by every RPC (proto/token/v1/token.proto), checked before any
 // database or crypto work. Each check fails with the caller-visible reason
 // given to it, and its message names the field and rule, never the value.
 #ifndef TOKEN_SERVER_SESSION_REQUEST_VALIDATION_H_

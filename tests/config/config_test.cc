@@ -43,7 +43,7 @@ void ExpectBadConfig(const std::vector<std::string>& args, Env env = {}) {
   EXPECT_FALSE(invocation.status().message().empty());
 }
 
-// No flags and no environment give the SPEC section 8 defaults and the serve command.
+// No flags and no environment give the documented defaults (README.md) and the serve command.
 TEST(ConfigTest, DefaultsMatchSpecTable) {
   absl::StatusOr<Invocation> invocation = Parse({});
   ASSERT_TRUE(invocation.ok()) << invocation.status();
@@ -312,7 +312,7 @@ TEST(ConfigTest, UnknownCommandFails) {
   ExpectBadConfig({"--migrate", "false"});  // Booleans take no separate value.
 }
 
-// The usage text lists every SPEC flag with its environment variable.
+// The usage text lists every documented flag with its environment variable.
 TEST(ConfigTest, UsageTextListsFlagsAndVariables) {
   const std::string usage = UsageText();
   for (const char* name :

@@ -92,7 +92,7 @@ TEST_F(ServerE2eTest, IssueThenVerifySucceeds) {
   EXPECT_FALSE(claims.token_id().empty());
 }
 
-// The access token verifies offline against the JWKS alone, and has the SPEC header.
+// The access token verifies offline against the JWKS alone, and has the documented header (server/jwt/claims.h).
 TEST_F(ServerE2eTest, AccessTokenVerifiesWithJwksOnly) {
   const v1::IssueTokensResponse issued = Issue("offline", {"r"});
   const auto jwks = server_->HttpGet("/.well-known/jwks.json");

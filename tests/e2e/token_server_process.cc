@@ -103,7 +103,7 @@ TokenServerProcess::~TokenServerProcess() {
   channel_.reset();
   if (process_ != nullptr && process_->IsRunning()) {
     (void)process_->Signal(SIGTERM);
-    // SIGTERM is a clean shutdown, exit code 0 (SPEC section 8). Anything
+    // SIGTERM is a clean shutdown, exit code 0 (README.md). Anything
     // else fails the test that owned the server: a crash or hang while
     // draining, or, in the sanitizer build, a report at exit (leaks are
     // found then).

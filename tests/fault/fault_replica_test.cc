@@ -1,6 +1,6 @@
 // Two replicas on one database, refreshing the same families at the same
 // time (docs/RELIABILITY.md): every token has exactly one successor, every
-// racing caller on either replica gets that same one (SPEC section 4: the
+// racing caller on either replica gets that same one (docs/REFRESH_TOKENS.md: the
 // losers are grace retries), and nothing is revoked.
 #include <barrier>
 #include <functional>

@@ -50,7 +50,7 @@ std::string ExamplePolicy() {
   return text.str();
 }
 
-// The documented example grants exactly SPEC section 1's split: login
+// The documented example grants exactly docs/TLS.md's split: login
 // service issues, gateways refresh and verify, the admin tool revokes and
 // lists, every client certificate may probe health and use reflection.
 TEST(AuthzPolicyTest, ExamplePolicyMatchesSpec) {
