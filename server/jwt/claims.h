@@ -1,5 +1,6 @@
 // AccessClaims: the claims of the access tokens this service issues (their
-// fields: VerifyAccessResponse in proto/token/v1/token.proto), shared by the signer and the verifier.
+// fields: VerifyAccessResponse in proto/token/v1/token.proto), shared by the
+// signer and the verifier.
 #ifndef TOKEN_SERVER_JWT_CLAIMS_H_
 #define TOKEN_SERVER_JWT_CLAIMS_H_
 
