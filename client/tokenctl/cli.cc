@@ -1,10 +1,8 @@
 #include "client/tokenctl/cli.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -13,8 +11,6 @@
 #include "absl/strings/str_format.h"
 #include "client/tokenctl/output.h"
 #include "httplib.h"
-#include "server/keys/key_directory.h"
-#include "server/keys/rsa_key.h"
 
 namespace token::tokenctl {
 namespace {
@@ -28,8 +24,7 @@ const std::map<std::string, Kind>& AllFlags() {
       {"help", Kind::kBool},        {"role", Kind::kRepeated},   {"audience", Kind::kValue},
       {"user-agent", Kind::kValue}, {"ip", Kind::kValue},        {"require-role", Kind::kRepeated},
       {"reason", Kind::kValue},     {"page-size", Kind::kValue}, {"page-token", Kind::kValue},
-      {"all", Kind::kBool},         {"jwks-url", Kind::kValue},  {"key-dir", Kind::kValue},
-      {"bits", Kind::kValue},
+      {"all", Kind::kBool},         {"jwks-url", Kind::kValue},  {"bits", Kind::kValue},
   };
   return *flags;
 }
@@ -53,7 +48,6 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"revoke-session", {1, 1, {"reason"}}},
       {"sessions", {1, 1, {"page-size", "page-token", "all"}}},
       {"jwks", {0, 0, {"jwks-url"}}},
-      {"keygen", {0, 0, {"key-dir", "bits"}}},
   };
   return *commands;
 }
@@ -225,31 +219,6 @@ int RunJwks(const Invocation& inv, const Dependencies& deps, std::ostream& out, 
   return Emit(inv, out, jwks, text);
 }
 
-int RunKeygen(const Invocation& inv, const Dependencies& deps, std::ostream& out,
-              std::ostream& err) {
-  const std::string dir = inv.Flag("key-dir");
-  int bits = 0;
-  (void)absl::SimpleAtoi(inv.Flag("bits"), &bits);
-  absl::StatusOr<std::string> path = WriteNewKey(dir, bits, deps.now());
-  if (!path.ok()) {
-    return FailLocal(inv, out, err, kExitOther, "IO",
-                     absl::StrCat("cannot write a key into ", dir, ": ", path.status().message()));
-  }
-  std::ifstream file(*path);
-  std::stringstream pem;
-  pem << file.rdbuf();
-  absl::StatusOr<RsaKeyPtr> key = RsaKey::FromPrivatePem(pem.str());
-  if (!key.ok()) {
-    return FailLocal(
-        inv, out, err, kExitOther, "IO",
-        absl::StrCat("wrote ", *path, " but cannot read it back: ", key.status().message()));
-  }
-  return Emit(inv, out, {{"path", *path}, {"kid", (*key)->kid()}, {"bits", bits}},
-              absl::StrCat("wrote ", *path, "\nkid:  ", (*key)->kid(), "\nbits: ", bits,
-                           "\nA running token-server picks it up when it reloads its key "
-                           "directory.\n"));
-}
-
 }  // namespace
 
 std::string Invocation::Flag(const std::string& name) const {
@@ -259,6 +228,15 @@ std::string Invocation::Flag(const std::string& name) const {
 
 absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args,
                                             const GetEnv& getenv) {
+  // Keys are written by the server binary, which owns their format; say so
+  // before its flags are taken for unknown ones.
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, "-")) continue;
+    if (arg == "keygen") {
+      return Usage("keygen is a token-server command: token-server keygen --key-dir=DIR");
+    }
+    break;
+  }
   Invocation inv;
   std::vector<std::pair<std::string, std::string>> raw;
   std::vector<std::string> positional;
@@ -350,15 +328,6 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args
     inv.flags[flag] = {env.has_value() && !env->empty() ? *env : fallback};
   };
   default_from_env("jwks-url", "TOKEN_JWKS_URL", kDefaultJwksUrl);
-  default_from_env("key-dir", "TOKEN_KEY_DIR", kDefaultKeyDir);
-  if (inv.command == "keygen") {
-    if (!inv.Has("bits")) inv.flags["bits"] = {"2048"};
-    const std::string bits = inv.Flag("bits");
-    if (bits != "2048" && bits != "3072" && bits != "4096") {
-      return Usage("--bits must be 2048, 3072 or 4096");
-    }
-    if (inv.Flag("key-dir").empty()) return Usage("--key-dir must not be empty");
-  }
   if (inv.Has("page-size")) {
     int size = 0;
     if (!absl::SimpleAtoi(inv.Flag("page-size"), &size) || size < 0) {
@@ -388,8 +357,6 @@ commands:
         list SUBJECT's sessions, newest first (--all follows every page)
   jwks [--jwks-url=URL]
         fetch and show the published signing keys
-  keygen [--key-dir=DIR] [--bits=2048|3072|4096]
-        write a new RSA signing key into DIR locally (no server involved)
 
 refresh and verify read the token from the first line of stdin when it is
 omitted or "-", which keeps it out of shell history and the process list.
@@ -403,8 +370,8 @@ global flags:
                       {"error": {"code", "reason", "message"}}
   --help              this text
   --jwks-url defaults to $TOKEN_JWKS_URL, else
-  http://127.0.0.1:8080/.well-known/jwks.json; --key-dir to $TOKEN_KEY_DIR,
-  else ./.data/keys.
+  http://127.0.0.1:8080/.well-known/jwks.json. Signing keys are written by
+  token-server keygen.
 
 exit codes:
   0  success
@@ -458,7 +425,6 @@ int Run(const Invocation& inv, const Dependencies& deps, std::istream& in, std::
     return kExitOk;
   }
   if (inv.command == "jwks") return RunJwks(inv, deps, out, err);
-  if (inv.command == "keygen") return RunKeygen(inv, deps, out, err);
 
   client::TokenClientPtr c = deps.connect(inv.server, inv.timeout);
   if (inv.command == "issue") return RunIssue(inv, *c, out, err);

@@ -23,7 +23,6 @@ namespace token::tokenctl {
 
 inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 inline constexpr char kDefaultJwksUrl[] = "http://127.0.0.1:8080/.well-known/jwks.json";
-inline constexpr char kDefaultKeyDir[] = "./.data/keys";
 
 // Invocation: a parsed command line.
 struct Invocation {
@@ -51,7 +50,7 @@ using GetEnv = std::function<std::optional<std::string>(const std::string& name)
 // ParseCommandLine parses `args` (argv without the program name). Flags are
 // "--name=value" or "--name value" and may come before or after the command;
 // "--" ends the flags. Environment defaults: TOKEN_SERVER (--server),
-// TOKEN_JWKS_URL (--jwks-url), TOKEN_KEY_DIR (--key-dir).
+// TOKEN_JWKS_URL (--jwks-url).
 // Fails with INVALID_ARGUMENT and a message for people on any usage error.
 absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args,
                                             const GetEnv& getenv);

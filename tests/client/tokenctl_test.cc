@@ -1,5 +1,5 @@
 // tokenctl's parsing, exit codes and output (text and --json) against a fake
-// transport and a fake HTTP fetch; keygen writes into a temporary directory.
+// transport and a fake HTTP fetch.
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -128,7 +128,7 @@ TEST(TokenctlParseTest, UsageErrorsAreRejected) {
            {"issue", "a", "--bogus"},
            {"verify", "t", "--role=x"},
            {"issue", "a", "--audience"},
-           {"keygen", "--bits=1024"},
+           {"keygen"},
            {"sessions", "a", "--page-size=-1"},
            {"verify", "--timeout=0s"},
            {"verify", "--json=maybe"},
@@ -288,23 +288,11 @@ TEST(TokenctlRunTest, JwksFetchOutcomes) {
   EXPECT_EQ(h.Run({"jwks", "--jwks-url=ftp://x"}).exit_code, kExitUsage);
 }
 
-// keygen writes a 0600 key file and reports its path and kid.
-TEST(TokenctlRunTest, KeygenWritesAKey) {
-  const std::string dir = ::testing::TempDir() + "/tokenctl-keygen-" +
-                          std::to_string(::testing::UnitTest::GetInstance()->random_seed());
-  std::filesystem::remove_all(dir);
-  Harness h;
-  Outcome o = h.Run({"keygen", "--key-dir=" + dir, "--json"});
-  ASSERT_EQ(o.exit_code, 0) << o.err;
-  const nlohmann::json j = o.json();
-  EXPECT_EQ(j["bits"], 2048);
-  EXPECT_EQ(j["kid"].get<std::string>().size(), 43u);  // base64url SHA-256.
-  const std::filesystem::path path = j["path"].get<std::string>();
-  ASSERT_TRUE(std::filesystem::exists(path));
-  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  EXPECT_THAT(o.out, Not(HasSubstr("PRIVATE KEY")));
-  std::filesystem::remove_all(dir);
+// keygen is the server's: tokenctl says where it went instead of writing keys.
+TEST(TokenctlParseTest, KeygenPointsAtTokenServer) {
+  absl::StatusOr<Invocation> inv = ParseCommandLine({"keygen", "--key-dir=/tmp/k"}, NoEnv());
+  ASSERT_FALSE(inv.ok());
+  EXPECT_THAT(std::string(inv.status().message()), HasSubstr("token-server keygen"));
 }
 
 }  // namespace
