@@ -13,9 +13,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/config/flag_spec.h"
 
 namespace token {
 
+// ServerConfig: the values; their flags, defaults, bounds and help are
+// ServerFlags(), the one table (server/config/config.cc).
 struct ServerConfig {
   std::string grpc_listen;
   std::string http_listen;
@@ -34,7 +37,7 @@ struct ServerConfig {
   // How long a new signing key is published before it signs (key rotation);
   // the JWKS may be cached for half of it.
   absl::Duration key_publish_period;
-  bool migrate = true;
+  bool migrate = {};
   // TLS: all empty = plaintext. tls_cert + tls_key = TLS on gRPC and HTTP;
   // + tls_client_ca = mTLS (client certificates required and verified);
   // + authz_policy = gRPC authorization policy per RPC (needs mTLS).
@@ -43,31 +46,31 @@ struct ServerConfig {
   std::string tls_client_ca;
   std::string authz_policy;
   // serve: accept plaintext on a non-loopback address (CheckPlaintextListen).
-  bool insecure_plaintext = false;
+  bool insecure_plaintext = {};
   // serve: write a signing key and refresh-secret into key_dir when missing;
   // without it, missing key material is a start-up error.
-  bool generate_keys = false;
+  bool generate_keys = {};
   // How often the TLS files and the policy are checked for changes.
   absl::Duration tls_reload_interval;
   // Database connections, and worker threads that use them.
-  int db_pool_size = 8;
+  int db_pool_size = {};
   // Calls that may wait for a worker before new ones get RESOURCE_EXHAUSTED.
-  int max_pending_calls = 512;
+  int max_pending_calls = {};
   // How long SIGTERM waits for in-flight calls.
   absl::Duration drain_timeout;
   // Input limits (proto/token/v1/token.proto). Subject and audience stay at the 255 bytes
   // the contract fixes.
-  int max_roles = 64;
-  int max_role_bytes = 128;
-  int max_user_agent_bytes = 512;
-  int max_token_bytes = 8192;
-  int max_message_bytes = 65536;
-  int max_concurrent_streams = 100;
+  int max_roles = {};
+  int max_role_bytes = {};
+  int max_user_agent_bytes = {};
+  int max_token_bytes = {};
+  int max_message_bytes = {};
+  int max_concurrent_streams = {};
   // Failed refreshes a session or client address may make per window.
-  int refresh_failure_limit = 20;
+  int refresh_failure_limit = {};
   absl::Duration refresh_failure_window;
   // keygen only: RSA modulus size.
-  int key_bits = 2048;
+  int key_bits = {};
 };
 
 enum class Command { kServe, kMigrate, kKeygen, kHelp };
@@ -96,6 +99,9 @@ bool IsLoopbackListen(absl::string_view listen);
 // would accept plaintext on a non-loopback gRPC or HTTP address, unless
 // --insecure-plaintext is set: there every caller may call every RPC.
 absl::Status CheckPlaintextListen(const ServerConfig& config);
+
+// ServerFlags is every flag token-server accepts, in usage-text order.
+const std::vector<FlagSpec>& ServerFlags();
 
 // ProcessEnv looks variables up in this process's environment.
 std::optional<std::string> ProcessEnv(const std::string& name);
