@@ -99,6 +99,23 @@ grpc::Status TokenClient::WithRetries(absl::Time deadline, Attempt attempt, int*
   }
 }
 
+template <typename Request, typename Response>
+Result<Response> TokenClient::Call(grpc::Status (TokenTransport::*rpc)(absl::Time, const Request&,
+                                                                       Response*),
+                                   const Request& request, absl::Time deadline) {
+  Response response;
+  int attempts = 0;
+  grpc::Status status = WithRetries(
+      deadline,
+      [&](absl::Time d) {
+        response.Clear();
+        return ((*transport_).*rpc)(d, request, &response);
+      },
+      &attempts);
+  if (!status.ok()) return Error::FromStatus(status, attempts);
+  return response;
+}
+
 Result<TokenPair> TokenClient::Issue(const IssueRequest& request,
                                      std::optional<absl::Time> deadline) {
   v1::IssueTokensRequest proto;
@@ -106,17 +123,10 @@ Result<TokenPair> TokenClient::Issue(const IssueRequest& request,
   for (const std::string& role : request.roles) proto.add_roles(role);
   proto.set_audience(request.audience);
   if (request.client.has_value()) ToProto(*request.client, proto.mutable_client());
-  v1::IssueTokensResponse response;
-  int attempts = 0;
-  grpc::Status status = WithRetries(
-      DeadlineOr(deadline),
-      [&](absl::Time d) {
-        response.Clear();
-        return transport_->IssueTokens(d, proto, &response);
-      },
-      &attempts);
-  if (!status.ok()) return Error::FromStatus(status, attempts);
-  return FromProto(response.tokens());
+  Result<v1::IssueTokensResponse> response =
+      Call(&TokenTransport::IssueTokens, proto, DeadlineOr(deadline));
+  if (!response.ok()) return response.error();
+  return FromProto(response->tokens());
 }
 
 Result<TokenPair> TokenClient::Refresh(const RefreshRequest& request,
@@ -175,24 +185,17 @@ Result<AccessClaims> TokenClient::Verify(const VerifyRequest& request,
   proto.set_access_token(request.access_token);
   proto.set_audience(request.audience);
   for (const std::string& role : request.required_roles) proto.add_required_roles(role);
-  v1::VerifyAccessResponse response;
-  int attempts = 0;
-  grpc::Status status = WithRetries(
-      DeadlineOr(deadline),
-      [&](absl::Time d) {
-        response.Clear();
-        return transport_->VerifyAccess(d, proto, &response);
-      },
-      &attempts);
-  if (!status.ok()) return Error::FromStatus(status, attempts);
+  Result<v1::VerifyAccessResponse> response =
+      Call(&TokenTransport::VerifyAccess, proto, DeadlineOr(deadline));
+  if (!response.ok()) return response.error();
   return AccessClaims{
-      .subject = response.subject(),
-      .session_id = response.session_id(),
-      .roles = {response.roles().begin(), response.roles().end()},
-      .audience = response.audience(),
-      .issued_at = FromProto(response.issued_at()),
-      .expires_at = FromProto(response.expires_at()),
-      .token_id = response.token_id(),
+      .subject = response->subject(),
+      .session_id = response->session_id(),
+      .roles = {response->roles().begin(), response->roles().end()},
+      .audience = response->audience(),
+      .issued_at = FromProto(response->issued_at()),
+      .expires_at = FromProto(response->expires_at()),
+      .token_id = response->token_id(),
   };
 }
 
@@ -201,19 +204,12 @@ Result<int64_t> TokenClient::RevokeAll(const std::string& subject, const std::st
   v1::RevokeAllRequest proto;
   proto.set_subject(subject);
   proto.set_reason(reason);
-  v1::RevokeAllResponse response;
-  int attempts = 0;
   // Idempotent: a retry after a lost response revokes nothing more (and then
   // reports 0 sessions, the ones still live).
-  grpc::Status status = WithRetries(
-      DeadlineOr(deadline),
-      [&](absl::Time d) {
-        response.Clear();
-        return transport_->RevokeAll(d, proto, &response);
-      },
-      &attempts);
-  if (!status.ok()) return Error::FromStatus(status, attempts);
-  return static_cast<int64_t>(response.revoked_sessions());
+  Result<v1::RevokeAllResponse> response =
+      Call(&TokenTransport::RevokeAll, proto, DeadlineOr(deadline));
+  if (!response.ok()) return response.error();
+  return static_cast<int64_t>(response->revoked_sessions());
 }
 
 Result<bool> TokenClient::RevokeSession(const std::string& session_id, const std::string& reason,
@@ -221,17 +217,10 @@ Result<bool> TokenClient::RevokeSession(const std::string& session_id, const std
   v1::RevokeSessionRequest proto;
   proto.set_session_id(session_id);
   proto.set_reason(reason);
-  v1::RevokeSessionResponse response;
-  int attempts = 0;
-  grpc::Status status = WithRetries(
-      DeadlineOr(deadline),
-      [&](absl::Time d) {
-        response.Clear();
-        return transport_->RevokeSession(d, proto, &response);
-      },
-      &attempts);
-  if (!status.ok()) return Error::FromStatus(status, attempts);
-  return response.revoked();
+  Result<v1::RevokeSessionResponse> response =
+      Call(&TokenTransport::RevokeSession, proto, DeadlineOr(deadline));
+  if (!response.ok()) return response.error();
+  return response->revoked();
 }
 
 Result<SessionPage> TokenClient::ListSessions(const std::string& subject, int page_size,
@@ -241,19 +230,12 @@ Result<SessionPage> TokenClient::ListSessions(const std::string& subject, int pa
   proto.set_subject(subject);
   proto.set_page_size(page_size);
   proto.set_page_token(page_token);
-  v1::ListSessionsResponse response;
-  int attempts = 0;
-  grpc::Status status = WithRetries(
-      DeadlineOr(deadline),
-      [&](absl::Time d) {
-        response.Clear();
-        return transport_->ListSessions(d, proto, &response);
-      },
-      &attempts);
-  if (!status.ok()) return Error::FromStatus(status, attempts);
+  Result<v1::ListSessionsResponse> response =
+      Call(&TokenTransport::ListSessions, proto, DeadlineOr(deadline));
+  if (!response.ok()) return response.error();
   SessionPage page;
-  page.next_page_token = response.next_page_token();
-  for (const v1::Session& s : response.sessions()) page.sessions.push_back(FromProto(s));
+  page.next_page_token = response->next_page_token();
+  for (const v1::Session& s : response->sessions()) page.sessions.push_back(FromProto(s));
   return page;
 }
 

@@ -194,6 +194,12 @@ class TokenClient {
   template <typename Attempt>
   grpc::Status WithRetries(absl::Time deadline, Attempt attempt, int* attempts);
 
+  // Call runs one RPC of the transport with WithRetries and returns its
+  // response, or the error of the last attempt.
+  template <typename Request, typename Response>
+  Result<Response> Call(grpc::Status (TokenTransport::*rpc)(absl::Time, const Request&, Response*),
+                        const Request& request, absl::Time deadline);
+
   absl::Time DeadlineOr(std::optional<absl::Time> deadline) const;
   Result<TokenPair> RefreshOnce(const RefreshRequest& request, absl::Time deadline);
 
