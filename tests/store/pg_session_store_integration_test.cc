@@ -365,5 +365,36 @@ TEST_F(PgSessionStoreTest, SweepDeletesOnlyExpiredAndLongRevoked) {
   EXPECT_EQ(revocations->subjects[0].first, "recent");
 }
 
+// An outcome the code does not know (a newer or tampered schema) is an
+// error, never silently taken for "not found".
+TEST_F(PgSessionStoreTest, UnknownRotateOutcomeIsInternalError) {
+  const PostgresServer& pg = PostgresEnvironment::Get();
+  ASSERT_TRUE(pg.CreateDatabase("unknown_outcome").ok());
+  const std::string conninfo = pg.conninfo("unknown_outcome");
+  ASSERT_TRUE(ApplyMigrations(conninfo, EmbeddedMigrations(), Deadline()).ok());
+  // Same signature and result columns, an outcome this release never wrote.
+  ASSERT_TRUE(pg.Psql(R"sql(
+    CREATE OR REPLACE FUNCTION token_rotate_session(
+        p_session_id uuid, p_candidates bytea[], p_now_us bigint, p_grace_us bigint,
+        p_idle_us bigint, p_set_client boolean, p_user_agent text, p_ip_address text,
+        p_max_offset_us bigint)
+      RETURNS TABLE (outcome text, session_id text, subject text, roles text, audience text,
+                     user_agent text, ip_address text, generation bigint, created_at bigint,
+                     last_used_at bigint, expires_at bigint, absolute_expires_at bigint,
+                     revoked_at bigint, revoke_reason text)
+      LANGUAGE sql AS $$
+        SELECT 'quarantined'::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text,
+               NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+               NULL::bigint, NULL::bigint, NULL::text $$;
+  )sql",
+                      "unknown_outcome")
+                  .ok());
+  auto store = PgSessionStore::Create(conninfo, 1);
+  RefreshToken token;
+  ASSERT_TRUE(store->CreateSession(NewSessionFor("unknown", Now(), &token), Deadline()).ok());
+  auto r = store->RotateSession(RotateRequestFor(token, Now()), Deadline());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+}
+
 }  // namespace
 }  // namespace token::testing
