@@ -1,6 +1,8 @@
 // FakeSessionStore: an in-memory SessionStore for the session core's tests.
 // It implements the documented semantics of every method, RotateSession
-// exactly as migrations/0003_security.sql decides, counts calls per
+// exactly as migrations/0003_security.sql decides (tests/store/
+// session_store_contract_test.cc runs the same scenarios against it and
+// against PostgreSQL, which is the reference), counts calls per
 // method (to prove that bad input never reaches the store), and can be
 // switched to fail every call with UNAVAILABLE / DATABASE_UNAVAILABLE.
 //
