@@ -1,10 +1,13 @@
 #include "server/store/pg_session_store.h"
 
+#include <optional>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "server/common/error_reason.h"
+#include "server/common/log.h"
 #include "server/store/store_sql.h"
 
 namespace token {
@@ -53,34 +56,40 @@ std::string ByteaArrayLiteral(const std::vector<std::string>& values) {
   return out;
 }
 
-// Reads the session columns that start at `first` in the order of
-// list_sessions.sql (and of token_rotate_session's result after `outcome`).
-SessionRow ReadSession(const pqxx::row& row, int first) {
+// Reads the session columns by name: list_sessions.sql aliases them, and
+// token_rotate_session's RETURNS TABLE names them the same, so a reordered
+// or added column cannot shift a value into the wrong field.
+SessionRow ReadSession(const pqxx::row& row) {
   SessionRow s;
-  s.session_id = row[first + 0].as<std::string>();
-  s.subject = row[first + 1].as<std::string>();
-  s.roles = ParseRoles(row[first + 2].as<std::string>());
-  s.audience = row[first + 3].as<std::string>();
-  s.client.user_agent = row[first + 4].as<std::string>();
-  s.client.ip_address = row[first + 5].as<std::string>();
-  s.generation = row[first + 6].as<int64_t>();
-  s.created_at = FromMicros(row[first + 7].as<int64_t>());
-  s.last_used_at = FromMicros(row[first + 8].as<int64_t>());
-  s.expires_at = FromMicros(row[first + 9].as<int64_t>());
-  s.absolute_expires_at = FromMicros(row[first + 10].as<int64_t>());
-  if (!row[first + 11].is_null()) s.revoked_at = FromMicros(row[first + 11].as<int64_t>());
-  s.revoke_reason = row[first + 12].as<std::string>();
+  s.session_id = row["session_id"].as<std::string>();
+  s.subject = row["subject"].as<std::string>();
+  s.roles = ParseRoles(row["roles"].as<std::string>());
+  s.audience = row["audience"].as<std::string>();
+  s.client.user_agent = row["user_agent"].as<std::string>();
+  s.client.ip_address = row["ip_address"].as<std::string>();
+  s.generation = row["generation"].as<int64_t>();
+  s.created_at = FromMicros(row["created_at"].as<int64_t>());
+  s.last_used_at = FromMicros(row["last_used_at"].as<int64_t>());
+  s.expires_at = FromMicros(row["expires_at"].as<int64_t>());
+  s.absolute_expires_at = FromMicros(row["absolute_expires_at"].as<int64_t>());
+  const pqxx::field revoked_at = row["revoked_at"];
+  if (!revoked_at.is_null()) s.revoked_at = FromMicros(revoked_at.as<int64_t>());
+  s.revoke_reason = row["revoke_reason"].as<std::string>();
   return s;
 }
 
-RotateOutcome ParseOutcome(const std::string& outcome) {
+// ParseOutcome maps token_rotate_session's outcome; nullopt for one this
+// release does not know (a newer or altered schema), which must not be
+// mistaken for any outcome, least of all "not found".
+std::optional<RotateOutcome> ParseOutcome(const std::string& outcome) {
   if (outcome == "rotated") return RotateOutcome::kRotated;
   if (outcome == "grace") return RotateOutcome::kGraceRetry;
   if (outcome == "reused") return RotateOutcome::kReuseDetected;
   if (outcome == "revoked") return RotateOutcome::kRevoked;
   if (outcome == "expired") return RotateOutcome::kExpired;
+  if (outcome == "not_found") return RotateOutcome::kNotFound;
   if (outcome == "clock_offset") return RotateOutcome::kClockOffset;
-  return RotateOutcome::kNotFound;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -130,10 +139,18 @@ absl::StatusOr<RotateResult> PgSessionStore::RotateSession(const RotateRequest& 
         request.client.has_value(), client.user_agent, client.ip_address,
         Micros(request.max_clock_offset));
     result = RotateResult{};
-    result.outcome = ParseOutcome(row[0].as<std::string>());
+    const std::string outcome_name = row["outcome"].as<std::string>();
+    const std::optional<RotateOutcome> outcome = ParseOutcome(outcome_name);
+    if (!outcome.has_value()) {
+      // The outcome is a fixed word from the schema, not request data.
+      Log(LogLevel::kError, "unknown rotate outcome",
+          {{"txn", std::string(kRotateSessionName)}, {"outcome", outcome_name.substr(0, 64)}});
+      return absl::InternalError("unknown rotate outcome");
+    }
+    result.outcome = *outcome;
     if (result.outcome != RotateOutcome::kNotFound &&
         result.outcome != RotateOutcome::kClockOffset) {
-      result.session = ReadSession(row, 1);
+      result.session = ReadSession(row);
     }
     return absl::OkStatus();
   });
@@ -150,7 +167,7 @@ absl::StatusOr<SubjectRevocation> PgSessionStore::RevokeSubject(const std::strin
     pqxx::nontransaction tx(c, kRevokeSubjectName);
     const pqxx::row row = tx.exec_prepared1(kRevokeSubjectName, subject, reason, Micros(at.now),
                                             Micros(at.max_clock_offset));
-    revoked.sessions = row[0].as<int64_t>();
+    revoked.sessions = row["revoked_sessions"].as<int64_t>();
     revoked.revoked_at = FromMicros(row[1].as<int64_t>());
     return absl::OkStatus();
   });
@@ -167,7 +184,7 @@ absl::StatusOr<bool> PgSessionStore::RevokeSession(const std::string& session_id
     const pqxx::result rows = tx.exec_prepared(kRevokeSessionName, session_id, reason,
                                                Micros(at.now), Micros(at.max_clock_offset));
     revoked = !rows.empty();
-    if (revoked && subject != nullptr) *subject = rows[0][0].as<std::string>();
+    if (revoked && subject != nullptr) *subject = rows[0]["subject"].as<std::string>();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -192,7 +209,7 @@ absl::StatusOr<std::vector<SessionRow>> PgSessionStore::ListSessions(
     sessions.clear();
     for (const auto& row :
          tx.exec_prepared(kListSessionsName, subject, limit, cursor_time, cursor_id)) {
-      sessions.push_back(ReadSession(row, 0));
+      sessions.push_back(ReadSession(row));
     }
     return absl::OkStatus();
   });

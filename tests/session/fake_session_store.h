@@ -1,6 +1,8 @@
 // FakeSessionStore: an in-memory SessionStore for the session core's tests.
 // It implements the documented semantics of every method, RotateSession
-// exactly as migrations/0003_security.sql decides, counts calls per
+// exactly as migrations/0003_security.sql decides (tests/store/
+// session_store_contract_test.cc runs the same scenarios against it and
+// against PostgreSQL, which is the reference), counts calls per
 // method (to prove that bad input never reaches the store), and can be
 // switched to fail every call with UNAVAILABLE / DATABASE_UNAVAILABLE.
 //
@@ -138,11 +140,11 @@ class FakeSessionStore final : public SessionStore {
     absl::MutexLock lock(&mu_);
     ++calls_.create_session;
     if (absl::Status s = Fail(deadline); !s.ok()) return s;
-    if (sessions_.contains(session.session_id)) {
-      return absl::AlreadyExistsError("session id already exists");
-    }
-    if (session.token_hash.size() != 32 || session.expires_at > session.absolute_expires_at) {
-      return absl::InvalidArgumentError("row violates a table constraint");
+    // The primary key and the CHECK constraints, failing as PgSessionStore
+    // reports a constraint violation (SQLSTATE class 23).
+    if (sessions_.contains(session.session_id) || session.token_hash.size() != 32 ||
+        session.expires_at > session.absolute_expires_at) {
+      return MakeError(ErrorReason::kInvalidRequest, "request rejected by the database");
     }
     StoredSession stored;
     stored.row.session_id = session.session_id;

@@ -1,5 +1,9 @@
 // The store's security rules (migrations/0003_security.sql; the findings
-// table in docs/SECURITY.md) against a real PostgreSQL started by the harness.
+// table in docs/SECURITY.md) that only PostgreSQL itself can show: pinned
+// search paths, shadowing objects, the upgrade from the previous schema, the
+// database clock. The rules both stores must follow (reuse of any older
+// generation, RevokeAll races, clock offset, clamped revocation times) are in
+// session_store_contract_test.cc.
 #include <string>
 
 #include "absl/strings/escaping.h"
@@ -19,126 +23,8 @@ class PgSecurityTest : public ::testing::Test {
  protected:
   PgSecurityTest() : store_(PgSessionStore::Create(MigratedConninfo(), 2)) {}
 
-  SessionRow Row(const std::string& subject) {
-    auto rows = store_->ListSessions(subject, 10, std::nullopt, Deadline());
-    EXPECT_TRUE(rows.ok()) << rows.status();
-    EXPECT_EQ(rows->size(), 1u);
-    return rows->empty() ? SessionRow{} : rows->front();
-  }
-
   std::shared_ptr<PgSessionStore> store_;
 };
-
-// Finding 6: an authentic token of a live family that is neither current nor
-// the grace parent is reuse however many generations old it is.
-TEST_F(PgSecurityTest, RotateAnyOlderGenerationIsReuse) {
-  const absl::Time now = Now();
-  RefreshToken first;
-  ASSERT_TRUE(store_->CreateSession(NewSessionFor("ancient", now, &first), Deadline()).ok());
-  RefreshToken current = first;
-  for (int i = 0; i < 30; ++i) {
-    ASSERT_EQ(store_->RotateSession(RotateRequestFor(current, now), Deadline())->outcome,
-              RotateOutcome::kRotated);
-    current = TestChain().Successor(current);
-  }
-  EXPECT_EQ(store_->RotateSession(RotateRequestFor(first, now), Deadline())->outcome,
-            RotateOutcome::kReuseDetected);
-  EXPECT_EQ(Row("ancient").revoke_reason, "refresh_token_reused");
-  EXPECT_EQ(store_->RotateSession(RotateRequestFor(current, now), Deadline())->outcome,
-            RotateOutcome::kRevoked);
-}
-
-// Finding 8: a session whose row committed while a RevokeAll ran (so the
-// RevokeAll did not see it) is revoked at its first refresh, not rotated.
-TEST_F(PgSecurityTest, SessionCommittedDuringRevokeAllIsRevokedAtRefresh) {
-  const absl::Time now = Now();
-  ASSERT_TRUE(store_->RevokeSubject("raced", "logout all", now, Deadline()).ok());
-  // The login started (and took its time) before the RevokeAll, and its
-  // insert committed after the RevokeAll's update had run.
-  RefreshToken token;
-  ASSERT_TRUE(
-      store_->CreateSession(NewSessionFor("raced", now - absl::Milliseconds(1), &token), Deadline())
-          .ok());
-  // Listed as revoked by the RevokeAll before anyone refreshes it.
-  const SessionRow listed = Row("raced");
-  ASSERT_TRUE(listed.revoked_at.has_value());
-  EXPECT_EQ(*listed.revoked_at, now);
-  EXPECT_EQ(listed.revoke_reason, "revoke_all");
-  auto r = store_->RotateSession(RotateRequestFor(token, now + absl::Seconds(1)), Deadline());
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->outcome, RotateOutcome::kRevoked);
-  const SessionRow row = Row("raced");
-  ASSERT_TRUE(row.revoked_at.has_value());
-  EXPECT_EQ(*row.revoked_at, now);
-  EXPECT_EQ(row.revoke_reason, "revoke_all");
-  // A login after the RevokeAll is not affected.
-  RefreshToken later;
-  ASSERT_TRUE(
-      store_->CreateSession(NewSessionFor("raced", now + absl::Milliseconds(1), &later), Deadline())
-          .ok());
-  EXPECT_EQ(
-      store_->RotateSession(RotateRequestFor(later, now + absl::Seconds(1)), Deadline())->outcome,
-      RotateOutcome::kRotated);
-}
-
-// Finding 8: a late session nobody refreshes is revoked when its subject
-// revocation is swept, so the revocation is never forgotten while it lives.
-TEST_F(PgSecurityTest, SweepRevokesLateSessionBeforeForgettingSubjectRevocation) {
-  const absl::Time now = Now();
-  const absl::Time long_ago = now - absl::Hours(2);
-  ASSERT_TRUE(store_->RevokeSubject("raced-idle", "", long_ago, Deadline()).ok());
-  RefreshToken token;
-  ASSERT_TRUE(store_
-                  ->CreateSession(NewSessionFor("raced-idle", long_ago - absl::Seconds(1), &token,
-                                                absl::Hours(24), absl::Hours(48)),
-                                  Deadline())
-                  .ok());
-  ASSERT_TRUE(
-      store_->SweepExpired(now - absl::Hours(100), now - absl::Hours(1), 1000, Deadline()).ok());
-  const SessionRow row = Row("raced-idle");
-  ASSERT_TRUE(row.revoked_at.has_value());
-  EXPECT_EQ(row.revoke_reason, "revoke_all");
-  EXPECT_EQ(store_->RotateSession(RotateRequestFor(token, now), Deadline())->outcome,
-            RotateOutcome::kRevoked);
-}
-
-// Finding 13: a replica whose clock is off the database's by more than the
-// tolerated offset decides nothing: the row is untouched.
-TEST_F(PgSecurityTest, RotateWithClockBeyondOffsetChangesNothing) {
-  const absl::Time now = Now();
-  RefreshToken token;
-  ASSERT_TRUE(store_->CreateSession(NewSessionFor("skewed", now, &token), Deadline()).ok());
-  for (absl::Duration off : {absl::Seconds(5), -absl::Seconds(5)}) {
-    RotateRequest request = RotateRequestFor(token, Now() + off);
-    request.max_clock_offset = absl::Seconds(2);
-    auto r = store_->RotateSession(request, Deadline());
-    ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->outcome, RotateOutcome::kClockOffset);
-  }
-  EXPECT_EQ(Row("skewed").generation, 0);
-  RotateRequest in_bound = RotateRequestFor(token, Now());
-  in_bound.max_clock_offset = absl::Seconds(2);
-  EXPECT_EQ(store_->RotateSession(in_bound, Deadline())->outcome, RotateOutcome::kRotated);
-}
-
-// Finding 5: a replica whose clock jumped cannot record a revocation far in
-// the future (or past): the time is clamped to the database's clock.
-TEST_F(PgSecurityTest, RevocationTimesAreClampedToDatabaseClock) {
-  const absl::Time now = Now();
-  const absl::Duration bound = absl::Seconds(2);
-  auto subject = store_->RevokeSubject("future", "", WriteTime(now + absl::Hours(24 * 365), bound),
-                                       Deadline());
-  ASSERT_TRUE(subject.ok()) << subject.status();
-  EXPECT_LE(subject->revoked_at, Now() + bound);
-  EXPECT_GE(subject->revoked_at, now);
-  RefreshToken token;
-  ASSERT_TRUE(store_->CreateSession(NewSessionFor("past", now, &token), Deadline()).ok());
-  ASSERT_TRUE(*store_->RevokeSession(UuidToString(token.session_id), "",
-                                     WriteTime(now - absl::Hours(24), bound), Deadline(), nullptr));
-  const SessionRow row = Row("past");
-  ASSERT_TRUE(row.revoked_at.has_value());
-  EXPECT_GE(*row.revoked_at, now - bound);
-}
 
 // Finding 11: every function of ours runs with a pinned search_path, and
 // PUBLIC may not create objects in schema public.

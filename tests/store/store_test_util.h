@@ -3,8 +3,10 @@
 #ifndef TOKEN_TESTS_STORE_STORE_TEST_UTIL_H_
 #define TOKEN_TESTS_STORE_STORE_TEST_UTIL_H_
 
+#include <atomic>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/common/random.h"
@@ -31,6 +33,25 @@ inline std::string MigratedConninfo() {
   }();
   return conninfo;
 }
+
+// FreshMigratedConninfo creates a new database named `prefix`_<n> (n counts
+// per binary) and migrates it: for tests that see every row (sweeps,
+// revocation snapshots) and must not see another test's.
+inline std::string FreshMigratedConninfo(const std::string& prefix) {
+  static std::atomic<int> next{0};
+  const std::string name = absl::StrCat(prefix, "_", next.fetch_add(1));
+  const PostgresServer& pg = PostgresEnvironment::Get();
+  const absl::Status created = pg.CreateDatabase(name);
+  EXPECT_TRUE(created.ok()) << created;
+  const std::string conninfo = pg.conninfo(name);
+  auto applied = ApplyMigrations(conninfo, EmbeddedMigrations(), absl::Now() + absl::Seconds(30));
+  EXPECT_TRUE(applied.ok()) << applied.status();
+  return conninfo;
+}
+
+// MicrosNow is absl::Now() truncated to microseconds, so times survive the
+// round trip through timestamptz.
+inline absl::Time MicrosNow() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
 
 // NewSessionFor builds a row for `subject` whose generation-0 token is `*token`.
 inline NewSession NewSessionFor(const std::string& subject, absl::Time now, RefreshToken* token,
