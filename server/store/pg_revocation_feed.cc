@@ -16,6 +16,7 @@
 #include "server/common/log.h"
 #include "server/common/random.h"
 #include "server/store/conninfo.h"
+#include "server/store/pg_rows.h"
 #include "server/store/store_sql.h"
 
 namespace token {
@@ -258,10 +259,7 @@ size_t PgRevocationFeed::LoadSnapshot(pqxx::connection_base& conn, Watch& watch)
     pqxx::read_transaction tx(conn, "load_revocations");
     const int64_t since = absl::ToUnixMicros(proven_at - retention_);
     for (const auto& row : tx.exec_params(std::string(sql::kLoadRevocations), since)) {
-      auto entry =
-          std::make_pair(row[1].as<std::string>(), absl::FromUnixMicros(row[2].as<int64_t>()));
-      (row[0].as<std::string>() == "session" ? snapshot.sessions : snapshot.subjects)
-          .push_back(std::move(entry));
+      AddRevocation(row, snapshot);
     }
   }
   const absl::Time now = clock_.Now();
@@ -291,8 +289,8 @@ void PgRevocationFeed::ApplyHints(pqxx::connection_base& conn, Watch& watch, Rec
     absl::Cleanup disarm = [&] { watch.Disarm(); };
     pqxx::nontransaction tx(conn, "read_revocation");
     pqxx::result r = tx.exec_params(std::string(sql), key);
-    if (!r.empty() && !r[0][0].is_null()) {
-      rows.emplace_back(key, absl::FromUnixMicros(r[0][0].as<int64_t>()));
+    if (!r.empty() && !r[0]["revoked_at"].is_null()) {
+      rows.emplace_back(key, absl::FromUnixMicros(r[0]["revoked_at"].as<int64_t>()));
     }
   };
   for (const std::string& id : sessions) read(sql::kReadSessionRevocation, id, session_rows);

@@ -8,6 +8,7 @@
 #include "pqxx/pqxx"
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
+#include "server/store/pg_rows.h"
 #include "server/store/store_sql.h"
 
 namespace token {
@@ -168,7 +169,7 @@ absl::StatusOr<SubjectRevocation> PgSessionStore::RevokeSubject(const std::strin
     const pqxx::row row = tx.exec_prepared1(kRevokeSubjectName, subject, reason, Micros(at.now),
                                             Micros(at.max_clock_offset));
     revoked.sessions = row["revoked_sessions"].as<int64_t>();
-    revoked.revoked_at = FromMicros(row[1].as<int64_t>());
+    revoked.revoked_at = FromMicros(row["revoked_at"].as<int64_t>());
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -224,12 +225,7 @@ absl::StatusOr<RevocationSnapshot> PgSessionStore::LoadRevocations(absl::Time si
     pqxx::read_transaction tx(c, kLoadRevocationsName);
     snapshot = RevocationSnapshot{};
     for (const auto& row : tx.exec_prepared(kLoadRevocationsName, Micros(since))) {
-      auto entry = std::make_pair(row[1].as<std::string>(), FromMicros(row[2].as<int64_t>()));
-      if (row[0].as<std::string>() == "session") {
-        snapshot.sessions.push_back(std::move(entry));
-      } else {
-        snapshot.subjects.push_back(std::move(entry));
-      }
+      AddRevocation(row, snapshot);
     }
     return absl::OkStatus();
   });

@@ -19,5 +19,6 @@ WITH at AS (
      SET revoked_at = greatest(subject_revocations.revoked_at, excluded.revoked_at)
   RETURNING revoked_at
 )
-SELECT (SELECT count(*) FROM revoked) AS revoked_sessions, token_us(marked.revoked_at)
+SELECT (SELECT count(*) FROM revoked) AS revoked_sessions,
+       token_us(marked.revoked_at) AS revoked_at
   FROM marked
