@@ -28,6 +28,7 @@ Maintenance::~Maintenance() { Stop(); }
 void Maintenance::Tick() {
   absl::MutexLock lock(&mu_);
   // The database check also measures this replica's clock against it.
+  // The deadline is on the injected clock: the real one in production.
   const absl::Time sent = clock_.Now();
   const absl::StatusOr<absl::Time> db_clock =
       store_.DatabaseClock(sent + options_.database_timeout);
