@@ -7,12 +7,13 @@
 
 namespace token {
 
-// Exit codes (SPEC section 8).
+// Exit codes of token-server.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadConfig = 2;
 
-// RunServe serves until SIGTERM/SIGINT, then drains in-flight calls.
+// RunServe serves until SIGTERM/SIGINT, then drains in-flight calls (Server,
+// server.h).
 // REQUIRES: SIGTERM, SIGINT and SIGHUP blocked in every thread (BlockSignals).
 int RunServe(const ServerConfig& config);
 
