@@ -1,6 +1,5 @@
 #include "server/app/server_app.h"
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,20 +30,19 @@ int RunMigrate(const ServerConfig& config) {
 int RunKeygen(const ServerConfig& config) {
   absl::StatusOr<RsaKeyPtr> key = RsaKey::Generate(config.key_bits);
   // The file is named by the time it is written, after the slow generation.
-  absl::StatusOr<std::string> path =
+  absl::StatusOr<WrittenKey> written =
       key.ok() ? WriteKeyFile(config.key_dir, **key, absl::Now()) : key.status();
-  if (!path.ok()) {
-    Log(LogLevel::kError, "keygen failed", {{"error", std::string(path.status().message())}});
+  if (!written.ok()) {
+    Log(LogLevel::kError, "keygen failed", {{"error", std::string(written.status().message())}});
     return kExitFailure;
   }
-  const std::string name = std::filesystem::path(*path).filename().string();
-  const absl::Time created = KeyFileCreatedTime(name).value_or(absl::Now());
   Log(LogLevel::kInfo, "wrote signing key",
-      {{"path", *path},
-       {"kid", (*key)->kid()},
+      {{"path", written->path},
+       {"kid", written->kid},
        {"bits", absl::StrCat((*key)->bits())},
-       {"activates_at", absl::FormatTime(absl::RFC3339_sec, created + config.key_publish_period,
-                                         absl::UTCTimeZone())}});
+       {"activates_at",
+        absl::FormatTime(absl::RFC3339_sec, written->created + config.key_publish_period,
+                         absl::UTCTimeZone())}});
   return kExitOk;
 }
 

@@ -341,8 +341,7 @@ absl::StatusOr<std::string> KeyDirectoryFingerprint(const std::string& dir) {
   return fingerprint;
 }
 
-absl::StatusOr<std::string> WriteKeyFile(const std::string& dir, const RsaKey& key,
-                                         absl::Time now) {
+absl::StatusOr<WrittenKey> WriteKeyFile(const std::string& dir, const RsaKey& key, absl::Time now) {
   auto pem = key.PrivatePem();
   if (!pem.ok()) return pem.status();
   // Round up: the name must never make a key look older than it is, or it
@@ -352,10 +351,10 @@ absl::StatusOr<std::string> WriteKeyFile(const std::string& dir, const RsaKey& k
   if (absl::Status status = MakePrivateDirs(dir); !status.ok()) return status;
   const std::string name = KeyFileName(created, key.kid());
   if (absl::Status status = CreatePrivateFile(dir, name, *pem); !status.ok()) return status;
-  return JoinPath(dir, name);
+  return WrittenKey{.path = JoinPath(dir, name), .kid = key.kid(), .created = created};
 }
 
-absl::StatusOr<std::string> WriteNewKey(const std::string& dir, int bits, absl::Time now) {
+absl::StatusOr<WrittenKey> WriteNewKey(const std::string& dir, int bits, absl::Time now) {
   auto key = RsaKey::Generate(bits);
   if (!key.ok()) return key.status();
   return WriteKeyFile(dir, **key, now);
@@ -365,8 +364,8 @@ absl::StatusOr<bool> EnsureDevKey(const std::string& dir, absl::Time now) {
   auto names = ListKeyFiles(dir);
   if (names.ok() && !names->empty()) return false;
   if (!names.ok() && !absl::IsNotFound(names.status())) return names.status();
-  auto path = WriteNewKey(dir, 2048, now);
-  if (!path.ok()) return path.status();
+  auto written = WriteNewKey(dir, 2048, now);
+  if (!written.ok()) return written.status();
   return true;
 }
 

@@ -59,20 +59,27 @@ std::optional<absl::Time> KeyFileCreatedTime(absl::string_view name);
 // Fails like LoadKeyFiles when `dir` cannot be listed.
 [[nodiscard]] absl::StatusOr<std::string> KeyDirectoryFingerprint(const std::string& dir);
 
+// WrittenKey: what WriteKeyFile wrote, so nobody re-reads the file or
+// re-parses its name to learn it.
+struct WrittenKey {
+  std::string path;
+  std::string kid;
+  absl::Time created;  // The creation time the file name carries.
+};
+
 // WriteKeyFile writes `key` as "<dir>/<KeyFileName(created, kid)>", where
 // `created` is `now` rounded up to the whole second (so a key never claims to
 // be older than its file), creating `dir` (0700) if missing. The file is
 // created with O_CREAT|O_EXCL and mode 0600 under a hidden temporary name,
 // synced, then linked into place, so a concurrent LoadKeyFiles never sees a
-// half-written key and an existing file is never overwritten. Returns the path.
+// half-written key and an existing file is never overwritten.
 // REQUIRES: key.has_private_key().
-[[nodiscard]] absl::StatusOr<std::string> WriteKeyFile(const std::string& dir, const RsaKey& key,
-                                                       absl::Time now);
+[[nodiscard]] absl::StatusOr<WrittenKey> WriteKeyFile(const std::string& dir, const RsaKey& key,
+                                                      absl::Time now);
 
 // WriteNewKey generates a `bits`-bit key and writes it with WriteKeyFile.
-// Returns the path.
-[[nodiscard]] absl::StatusOr<std::string> WriteNewKey(const std::string& dir, int bits,
-                                                      absl::Time now);
+[[nodiscard]] absl::StatusOr<WrittenKey> WriteNewKey(const std::string& dir, int bits,
+                                                     absl::Time now);
 
 // EnsureDevKey writes a 2048-bit key with WriteNewKey when `dir` holds no
 // "*.pem" file and returns true; returns false when a key already exists.

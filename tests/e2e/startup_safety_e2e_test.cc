@@ -119,8 +119,9 @@ TEST_F(StartupSafetyE2eTest, MissingKeysNeedGenerateKeys) {
 // fix named and no key material; --generate-keys does not paper over it.
 TEST_F(StartupSafetyE2eTest, WritableKeyFileIsRefused) {
   const std::string keys = dir_ + "/keys";
-  absl::StatusOr<std::string> path = WriteNewKey(keys, 2048, absl::Now());
-  ASSERT_TRUE(path.ok()) << path.status();
+  absl::StatusOr<WrittenKey> written = WriteNewKey(keys, 2048, absl::Now());
+  ASSERT_TRUE(written.ok()) << written.status();
+  const std::string* path = &written->path;
   ASSERT_TRUE(LoadRefreshSecret(keys, /*create_if_missing=*/true).ok());
   ASSERT_EQ(::chmod(path->c_str(), 0666), 0);
   std::string output;

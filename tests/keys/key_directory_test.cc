@@ -59,12 +59,13 @@ class KeyDirectoryTest : public ::testing::Test {
 
 // WriteNewKey writes a 0600 file named by UTC time and kid prefix that loads with that time.
 TEST_F(KeyDirectoryTest, WriteThenLoadSucceeds) {
-  auto path = WriteNewKey(dir_, 2048, kNow);
-  ASSERT_TRUE(path.ok()) << path.status();
-  const std::string name = std::filesystem::path(*path).filename().string();
+  auto written = WriteNewKey(dir_, 2048, kNow);
+  ASSERT_TRUE(written.ok()) << written.status();
+  const std::string name = std::filesystem::path(written->path).filename().string();
   EXPECT_TRUE(std::regex_match(name, std::regex("key-20240301T123456Z-[A-Za-z0-9_-]{8}\\.pem")))
       << name;
-  EXPECT_EQ(Mode(*path), 0600);
+  EXPECT_EQ(Mode(written->path), 0600);
+  EXPECT_EQ(written->created, kNow);
   EXPECT_EQ(FileNames(), std::vector<std::string>{name});  // No temporary file left behind.
 
   auto keys = LoadKeyFiles(dir_);
@@ -76,13 +77,15 @@ TEST_F(KeyDirectoryTest, WriteThenLoadSucceeds) {
   EXPECT_TRUE((*keys)[0].key->has_private_key());
   EXPECT_EQ(name.substr(21, 8), (*keys)[0].key->kid().substr(0, 8));
   EXPECT_EQ(name, KeyFileName(kNow, (*keys)[0].key->kid()));
+  EXPECT_EQ(written->kid, (*keys)[0].key->kid());
 }
 
 // A sub-second creation instant is rounded up, so a key never looks older than its file.
 TEST_F(KeyDirectoryTest, WriteRoundsCreationTimeUp) {
-  auto path = WriteNewKey(dir_, 2048, kNow + absl::Milliseconds(300));
-  ASSERT_TRUE(path.ok()) << path.status();
-  EXPECT_EQ(KeyFileCreatedTime(std::filesystem::path(*path).filename().string()),
+  auto written = WriteNewKey(dir_, 2048, kNow + absl::Milliseconds(300));
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->created, kNow + absl::Seconds(1));
+  EXPECT_EQ(KeyFileCreatedTime(std::filesystem::path(written->path).filename().string()),
             kNow + absl::Seconds(1));
 }
 
@@ -100,11 +103,11 @@ TEST_F(KeyDirectoryTest, WritePublicOnlyKeyFails) {
 // WriteNewKey creates missing directories with mode 0700.
 TEST_F(KeyDirectoryTest, WriteCreatesMissingDirPrivate) {
   const std::string nested = dir_ + "/a/keys";
-  auto path = WriteNewKey(nested, 2048, kNow);
-  ASSERT_TRUE(path.ok()) << path.status();
+  auto written = WriteNewKey(nested, 2048, kNow);
+  ASSERT_TRUE(written.ok()) << written.status();
   EXPECT_EQ(Mode(nested), 0700);
   EXPECT_EQ(Mode(dir_ + "/a"), 0700);
-  EXPECT_EQ(Mode(*path), 0600);
+  EXPECT_EQ(Mode(written->path), 0600);
 }
 
 // Every key file loads with the creation time of its name, sorted by file name.
@@ -116,7 +119,7 @@ TEST_F(KeyDirectoryTest, LoadReturnsCreationTimesFromNames) {
   ASSERT_TRUE(keys.ok()) << keys.status();
   ASSERT_EQ(keys->size(), 2u);
   EXPECT_EQ((*keys)[0].created, kNow - absl::Hours(24));
-  EXPECT_EQ((*keys)[0].file, std::filesystem::path(*older).filename().string());
+  EXPECT_EQ((*keys)[0].file, std::filesystem::path(older->path).filename().string());
   EXPECT_EQ((*keys)[1].created, kNow);
 }
 
