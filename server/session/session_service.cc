@@ -20,6 +20,11 @@ absl::Status InvalidRefreshToken() {
   return MakeError(ErrorReason::kRefreshTokenInvalid, "refresh token is not valid");
 }
 
+absl::Status RateLimited() {
+  return MakeError(ErrorReason::kRateLimited,
+                   "too many failed refresh attempts; retry later with a valid token");
+}
+
 }  // namespace
 
 void SessionService::AuditGraceReplay(const SessionRow& session,
@@ -153,9 +158,7 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
 absl::Status SessionService::ForgedRefresh(const std::string& address_key, absl::Time now) const {
   const bool limited = refresh_failures_.Exhausted(address_key, now);
   refresh_failures_.RecordFailure(address_key, now);
-  if (!limited) return InvalidRefreshToken();
-  return MakeError(ErrorReason::kRateLimited,
-                   "too many failed refresh attempts; retry later with a valid token");
+  return limited ? RateLimited() : InvalidRefreshToken();
 }
 
 absl::Status SessionService::DeadSessionRefresh(const std::string& session_key,
@@ -167,9 +170,7 @@ absl::Status SessionService::DeadSessionRefresh(const std::string& session_key,
   refresh_failures_.RecordFailure(address_key, now);
   const bool limited = refresh_failures_.Exhausted(session_key, now);
   refresh_failures_.RecordFailure(session_key, now);
-  if (!limited) return failure;
-  return MakeError(ErrorReason::kRateLimited,
-                   "too many failed refresh attempts; retry later with a valid token");
+  return limited ? RateLimited() : failure;
 }
 
 absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_token,
