@@ -16,8 +16,6 @@
 namespace token::testing {
 namespace {
 
-absl::Time Now() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
-
 // A database that is down answers UNAVAILABLE/DATABASE_UNAVAILABLE before the
 // deadline, and the pool recovers by itself once it is back.
 TEST(PgFaultsTest, DatabaseDownIsUnavailableThenRecovers) {
@@ -28,7 +26,7 @@ TEST(PgFaultsTest, DatabaseDownIsUnavailableThenRecovers) {
 
   const absl::Time deadline = absl::Now() + absl::Seconds(3);
   RefreshToken token;
-  absl::Status down = store->CreateSession(NewSessionFor("down", Now(), &token), deadline);
+  absl::Status down = store->CreateSession(NewSessionFor("down", MicrosNow(), &token), deadline);
   EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
   EXPECT_EQ(ReasonOf(down), ErrorReason::kDatabaseUnavailable);
   EXPECT_LE(absl::Now(), deadline);
@@ -36,14 +34,14 @@ TEST(PgFaultsTest, DatabaseDownIsUnavailableThenRecovers) {
   ASSERT_TRUE(pg.Restart().ok());
   EXPECT_TRUE(PollUntil([&] { return store->Ping(absl::Now() + absl::Seconds(1)).ok(); },
                         absl::Seconds(20)));
-  EXPECT_TRUE(store->CreateSession(NewSessionFor("down", Now(), &token), Deadline()).ok());
+  EXPECT_TRUE(store->CreateSession(NewSessionFor("down", MicrosNow(), &token), Deadline()).ok());
 }
 
 // A statement stuck behind a lock is cancelled at the caller's deadline with
 // UNAVAILABLE, writes nothing, and the pool stays usable.
 TEST(PgFaultsTest, LockedRowHonoursDeadline) {
   auto store = PgSessionStore::Create(MigratedConninfo(), 1);
-  const absl::Time now = Now();
+  const absl::Time now = MicrosNow();
   RefreshToken token;
   ASSERT_TRUE(store->CreateSession(NewSessionFor("locked", now, &token), Deadline()).ok());
 
@@ -143,7 +141,7 @@ TEST(PgFaultsTest, FeedDeliversRevocationsWithinOneSecond) {
   auto store = PgSessionStore::Create(MigratedConninfo(), 1);
   RecordingFeed feed;
   ASSERT_TRUE(PollUntil([&] { return feed.in_sync(); }, absl::Seconds(10)));
-  const absl::Time now = Now();
+  const absl::Time now = MicrosNow();
   RefreshToken token;
   NewSession s = NewSessionFor("feed", now, &token);
   ASSERT_TRUE(store->CreateSession(s, Deadline()).ok());
@@ -161,7 +159,7 @@ TEST(PgFaultsTest, FeedResynchronisesAfterOutage) {
   auto store = PgSessionStore::Create(MigratedConninfo(), 1);
   RecordingFeed feed;
   ASSERT_TRUE(PollUntil([&] { return feed.in_sync(); }, absl::Seconds(10)));
-  const absl::Time now = Now();
+  const absl::Time now = MicrosNow();
   RefreshToken token;
   NewSession s = NewSessionFor("missed", now, &token);
   ASSERT_TRUE(store->CreateSession(s, Deadline()).ok());

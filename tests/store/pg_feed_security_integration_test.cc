@@ -45,8 +45,6 @@ constexpr absl::Duration kClockSkew = absl::Seconds(30);
 // 2100-01-01T00:00:00Z in microseconds: the spoofed "revoked at".
 constexpr char kFarFutureUs[] = "4102444800000000";
 
-absl::Time Now() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
-
 const RsaKeyPtr& SigningKey() {
   static const RsaKeyPtr key = [] {
     absl::StatusOr<RsaKeyPtr> k = RsaKey::Generate(2048);
@@ -147,7 +145,7 @@ void Notify(const std::string& payload) {
 // until the replica has it: notifications sent before it have been handled.
 void Barrier(PgSessionStore& store, Replica& replica) {
   const std::string marker = absl::StrCat("marker-", UuidToString(NewUuidV4()));
-  ASSERT_TRUE(store.RevokeSubject(marker, "", Now(), Deadline()).ok());
+  ASSERT_TRUE(store.RevokeSubject(marker, "", MicrosNow(), Deadline()).ok());
   ASSERT_TRUE(PollUntil([&] { return replica.revocations().SubjectRevokedAt(marker).has_value(); },
                         absl::Seconds(10)));
 }
@@ -161,7 +159,7 @@ TEST(FeedSecurityTest, StalledFeedBackendFailsClosedWithinBound) {
   auto store = PgSessionStore::Create(MigratedConninfo(), 1);
   Replica replica;
   RefreshToken refresh;
-  NewSession s = NewSessionFor("stalled-feed", Now(), &refresh);
+  NewSession s = NewSessionFor("stalled-feed", MicrosNow(), &refresh);
   ASSERT_TRUE(store->CreateSession(s, Deadline()).ok());
   const std::string access = AccessTokenFor(s.session_id, s.subject);
   ASSERT_TRUE(PollUntil([&] { return replica.Verify(access).ok(); }, absl::Seconds(10)));
@@ -171,7 +169,7 @@ TEST(FeedSecurityTest, StalledFeedBackendFailsClosedWithinBound) {
   ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
   absl::Cleanup resume = [&] { kill(pids[0], SIGCONT); };
 
-  ASSERT_TRUE(*store->RevokeSession(s.session_id, "", Now(), Deadline(), nullptr));
+  ASSERT_TRUE(*store->RevokeSession(s.session_id, "", MicrosNow(), Deadline(), nullptr));
   const absl::Time revoked = absl::Now();
   // The bound is measured from the stop; the revocation came right after it.
   const absl::Duration bound = kRevocationFeedMaxStaleness + absl::Seconds(1);
@@ -192,7 +190,7 @@ TEST(FeedSecurityTest, SpoofedSubjectNotificationIsIgnored) {
   Replica replica;
   ASSERT_TRUE(PollUntil([&] { return replica.InSync(); }, absl::Seconds(10)));
   RefreshToken refresh;
-  NewSession s = NewSessionFor("alice-spoofed", Now(), &refresh);
+  NewSession s = NewSessionFor("alice-spoofed", MicrosNow(), &refresh);
   ASSERT_TRUE(store->CreateSession(s, Deadline()).ok());
 
   Notify(absl::StrCat("subject ", kFarFutureUs, " alice-spoofed"));
@@ -209,7 +207,7 @@ TEST(FeedSecurityTest, NotificationAppliesTheRowNotThePayload) {
   auto store = PgSessionStore::Create(MigratedConninfo(), 1);
   Replica replica;
   ASSERT_TRUE(PollUntil([&] { return replica.InSync(); }, absl::Seconds(10)));
-  const absl::Time row_time = Now() - absl::Minutes(1);
+  const absl::Time row_time = MicrosNow() - absl::Minutes(1);
   ASSERT_TRUE(store->RevokeSubject("bob-row", "", row_time, Deadline()).ok());
   RefreshToken refresh;
   NewSession s = NewSessionFor("bob-row", row_time - absl::Minutes(1), &refresh);

@@ -16,9 +16,6 @@
 namespace token::testing {
 namespace {
 
-// Microsecond-aligned, so times survive the round trip through timestamptz.
-absl::Time Now() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
-
 class PgSecurityTest : public ::testing::Test {
  protected:
   PgSecurityTest() : store_(PgSessionStore::Create(MigratedConninfo(), 2)) {}
@@ -62,7 +59,7 @@ TEST_F(PgSecurityTest, ShadowingOperatorsOnCallerPathAreNotUsed) {
       LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'shadow array_position ran'; END $$;
   )sql")
                   .ok());
-  const absl::Time now = Now();
+  const absl::Time now = MicrosNow();
   RefreshToken token;
   ASSERT_TRUE(store_->CreateSession(NewSessionFor("shadowed", now, &token), Deadline()).ok());
   pqxx::connection c(MigratedConninfo());
@@ -97,7 +94,7 @@ TEST_F(PgSecurityTest, UpgradeFromPreviousSchemaKeepsSessions) {
     if (m.version < 3) previous.push_back(m);
   }
   ASSERT_TRUE(ApplyMigrations(conninfo, previous, Deadline()).ok());
-  const absl::Time now = Now();
+  const absl::Time now = MicrosNow();
   RefreshToken token;
   NewSession s = NewSessionFor("upgraded", now, &token);
   {

@@ -14,9 +14,6 @@
 namespace token::testing {
 namespace {
 
-// Microsecond-aligned, so times survive the round trip through timestamptz.
-absl::Time Now() { return absl::FromUnixMicros(absl::ToUnixMicros(absl::Now())); }
-
 class PgSessionStoreTest : public ::testing::Test {
  protected:
   PgSessionStoreTest() : store_(PgSessionStore::Create(MigratedConninfo(), 4)) {}
@@ -64,7 +61,7 @@ TEST_F(PgSessionStoreTest, MigrationsRefuseNewerSchema) {
 // The stored row holds a hash, never the refresh secret or token.
 TEST_F(PgSessionStoreTest, CreateStoresOnlyHash) {
   RefreshToken token;
-  NewSession s = NewSessionFor("hash-only", Now(), &token);
+  NewSession s = NewSessionFor("hash-only", MicrosNow(), &token);
   ASSERT_TRUE(store_->CreateSession(s, Deadline()).ok());
   pqxx::connection c(MigratedConninfo());
   pqxx::nontransaction tx(c);
@@ -82,7 +79,7 @@ TEST_F(PgSessionStoreTest, CreateStoresOnlyHash) {
 // Concurrent rotations of one token: exactly one rotates, all others are retries.
 TEST_F(PgSessionStoreTest, ConcurrentRotationsYieldOneSuccessor) {
   auto store = PgSessionStore::Create(MigratedConninfo(), 16);
-  const absl::Time now = Now();
+  const absl::Time now = MicrosNow();
   RefreshToken token;
   ASSERT_TRUE(store->CreateSession(NewSessionFor("race", now, &token), Deadline()).ok());
   std::vector<std::thread> threads;
@@ -130,8 +127,8 @@ TEST_F(PgSessionStoreTest, UnknownRotateOutcomeIsInternalError) {
                   .ok());
   auto store = PgSessionStore::Create(conninfo, 1);
   RefreshToken token;
-  ASSERT_TRUE(store->CreateSession(NewSessionFor("unknown", Now(), &token), Deadline()).ok());
-  auto r = store->RotateSession(RotateRequestFor(token, Now()), Deadline());
+  ASSERT_TRUE(store->CreateSession(NewSessionFor("unknown", MicrosNow(), &token), Deadline()).ok());
+  auto r = store->RotateSession(RotateRequestFor(token, MicrosNow()), Deadline());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
 }
 
