@@ -52,7 +52,7 @@ void Run(absl::string_view input) {
       VerifyAccessToken(token, FuzzKeySet(), FuzzVerifyOptions(), kFuzzNow);
   CheckVerifyResult(token, result);
   if (!result.ok() && token.size() <= FuzzVerifyOptions().max_token_bytes && NamesOurKey(header)) {
-    FUZZ_CHECK(ReasonOf(result.status()) != ErrorReason::kTokenSignatureInvalid);
+    FUZZ_CHECK(ReasonOf(result.status()) != ErrorReason::TOKEN_SIGNATURE_INVALID);
   }
 }
 

@@ -28,12 +28,12 @@ inline void CheckVerifyResult(absl::string_view token,
   if (!result.ok()) {
     const std::optional<ErrorReason> reason = ReasonOf(result.status());
     FUZZ_CHECK(reason.has_value());
-    FUZZ_CHECK(*reason == ErrorReason::kTokenMalformed ||
-               *reason == ErrorReason::kTokenSignatureInvalid ||
-               *reason == ErrorReason::kTokenExpired ||
-               *reason == ErrorReason::kTokenNotYetValid ||
-               *reason == ErrorReason::kTokenAudienceMismatch ||
-               *reason == ErrorReason::kTokenIssuerMismatch);
+    FUZZ_CHECK(*reason == ErrorReason::TOKEN_MALFORMED ||
+               *reason == ErrorReason::TOKEN_SIGNATURE_INVALID ||
+               *reason == ErrorReason::TOKEN_EXPIRED ||
+               *reason == ErrorReason::TOKEN_NOT_YET_VALID ||
+               *reason == ErrorReason::TOKEN_AUDIENCE_MISMATCH ||
+               *reason == ErrorReason::TOKEN_ISSUER_MISMATCH);
     FUZZ_CHECK(result.status().code() == ErrorReasonCode(*reason));
     // Messages are short, so they cannot carry a token (the fuzzer soon
     // finds that a token may itself be a piece of an error message).

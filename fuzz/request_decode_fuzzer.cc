@@ -45,16 +45,16 @@ std::unique_ptr<Message> Make() {
 
 const RequestType kRequestTypes[] = {
     {Make<v1::IssueTokensRequest>,
-     {{1, ErrorReason::kInvalidSubject},
-      {2, ErrorReason::kInvalidClaims},
-      {3, ErrorReason::kInvalidClaims},
-      {4, ErrorReason::kInvalidClaims}}},
-    {Make<v1::RefreshTokensRequest>, {{1, ErrorReason::kRefreshTokenInvalid}}},
-    {Make<v1::VerifyAccessRequest>, {{1, ErrorReason::kTokenMalformed}}},
-    {Make<v1::RevokeAllRequest>, {{1, ErrorReason::kInvalidSubject}}},
-    {Make<v1::RevokeSessionRequest>, {{1, ErrorReason::kInvalidSessionId}}},
+     {{1, ErrorReason::INVALID_SUBJECT},
+      {2, ErrorReason::INVALID_CLAIMS},
+      {3, ErrorReason::INVALID_CLAIMS},
+      {4, ErrorReason::INVALID_CLAIMS}}},
+    {Make<v1::RefreshTokensRequest>, {{1, ErrorReason::REFRESH_TOKEN_INVALID}}},
+    {Make<v1::VerifyAccessRequest>, {{1, ErrorReason::TOKEN_MALFORMED}}},
+    {Make<v1::RevokeAllRequest>, {{1, ErrorReason::INVALID_SUBJECT}}},
+    {Make<v1::RevokeSessionRequest>, {{1, ErrorReason::INVALID_SESSION_ID}}},
     {Make<v1::ListSessionsRequest>,
-     {{1, ErrorReason::kInvalidSubject}, {3, ErrorReason::kInvalidPageToken}}},
+     {{1, ErrorReason::INVALID_SUBJECT}, {3, ErrorReason::INVALID_PAGE_TOKEN}}},
 };
 
 // AllStringsUtf8: every string in `message`, at any depth, passes IsValidUtf8.
@@ -97,7 +97,7 @@ void Run(const uint8_t* data, size_t size) {
     FUZZ_CHECK(status.code() == ErrorReasonCode(*reason));
     FUZZ_CHECK(status.code() == absl::StatusCode::kInvalidArgument ||
                status.code() == absl::StatusCode::kUnauthenticated);
-    bool listed = *reason == ErrorReason::kInvalidRequest;
+    bool listed = *reason == ErrorReason::INVALID_REQUEST;
     for (const auto& [number, field_reason] : type.reasons) {
       listed = listed || field_reason == *reason;
     }

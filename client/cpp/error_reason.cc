@@ -1,103 +1,36 @@
 #include "client/cpp/error_reason.h"
 
-#include <array>
-
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace token::client {
-namespace {
 
-// Every reason that has a wire name; ParseErrorReason searches it.
-constexpr std::array kWireReasons = {
-    ErrorReason::kInvalidSubject,        ErrorReason::kInvalidClaims,
-    ErrorReason::kInvalidSessionId,      ErrorReason::kInvalidPageToken,
-    ErrorReason::kInvalidRequest,        ErrorReason::kRefreshTokenInvalid,
-    ErrorReason::kRefreshTokenExpired,   ErrorReason::kSessionRevoked,
-    ErrorReason::kRefreshTokenReused,    ErrorReason::kTokenMalformed,
-    ErrorReason::kTokenSignatureInvalid, ErrorReason::kTokenExpired,
-    ErrorReason::kTokenNotYetValid,      ErrorReason::kTokenAudienceMismatch,
-    ErrorReason::kTokenIssuerMismatch,   ErrorReason::kTokenRevoked,
-    ErrorReason::kMissingRole,           ErrorReason::kDatabaseUnavailable,
-    ErrorReason::kServiceNotReady,       ErrorReason::kOverloaded,
-    ErrorReason::kRateLimited,           ErrorReason::kDeadlineExceeded,
-};
+absl::string_view ErrorDomain() { return v1::ErrorReason_descriptor()->file()->package(); }
 
-}  // namespace
-
-// No default: a new enumerator without a name fails to compile (-Werror=switch).
 absl::string_view ErrorReasonName(ErrorReason reason) {
-  switch (reason) {
-    case ErrorReason::kNone:
-      return "";
-    case ErrorReason::kUnknown:
-      return "UNKNOWN";
-    case ErrorReason::kInvalidSubject:
-      return "INVALID_SUBJECT";
-    case ErrorReason::kInvalidClaims:
-      return "INVALID_CLAIMS";
-    case ErrorReason::kInvalidSessionId:
-      return "INVALID_SESSION_ID";
-    case ErrorReason::kInvalidPageToken:
-      return "INVALID_PAGE_TOKEN";
-    case ErrorReason::kInvalidRequest:
-      return "INVALID_REQUEST";
-    case ErrorReason::kRefreshTokenInvalid:
-      return "REFRESH_TOKEN_INVALID";
-    case ErrorReason::kRefreshTokenExpired:
-      return "REFRESH_TOKEN_EXPIRED";
-    case ErrorReason::kSessionRevoked:
-      return "SESSION_REVOKED";
-    case ErrorReason::kRefreshTokenReused:
-      return "REFRESH_TOKEN_REUSED";
-    case ErrorReason::kTokenMalformed:
-      return "TOKEN_MALFORMED";
-    case ErrorReason::kTokenSignatureInvalid:
-      return "TOKEN_SIGNATURE_INVALID";
-    case ErrorReason::kTokenExpired:
-      return "TOKEN_EXPIRED";
-    case ErrorReason::kTokenNotYetValid:
-      return "TOKEN_NOT_YET_VALID";
-    case ErrorReason::kTokenAudienceMismatch:
-      return "TOKEN_AUDIENCE_MISMATCH";
-    case ErrorReason::kTokenIssuerMismatch:
-      return "TOKEN_ISSUER_MISMATCH";
-    case ErrorReason::kTokenRevoked:
-      return "TOKEN_REVOKED";
-    case ErrorReason::kMissingRole:
-      return "MISSING_ROLE";
-    case ErrorReason::kDatabaseUnavailable:
-      return "DATABASE_UNAVAILABLE";
-    case ErrorReason::kServiceNotReady:
-      return "SERVICE_NOT_READY";
-    case ErrorReason::kOverloaded:
-      return "OVERLOADED";
-    case ErrorReason::kRateLimited:
-      return "RATE_LIMITED";
-    case ErrorReason::kDeadlineExceeded:
-      return "DEADLINE_EXCEEDED";
-  }
-  return "UNKNOWN";  // Unreachable: the enum is closed.
+  if (reason == v1::ERROR_REASON_UNSPECIFIED) return "";
+  return v1::ErrorReason_Name(reason);
 }
 
 ErrorReason ParseErrorReason(absl::string_view name) {
-  for (ErrorReason reason : kWireReasons) {
-    if (ErrorReasonName(reason) == name) return reason;
+  ErrorReason reason = v1::ERROR_REASON_UNSPECIFIED;
+  if (!v1::ErrorReason_Parse(std::string(name), &reason)) return v1::ERROR_REASON_UNSPECIFIED;
+  return reason;
+}
+
+std::string ErrorInfoReason(const grpc::Status& status) {
+  if (status.ok() || status.error_details().empty()) return "";
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info) && info.domain() == ErrorDomain()) return info.reason();
   }
-  return ErrorReason::kUnknown;
+  return "";
 }
 
 ErrorReason ErrorReasonOf(const grpc::Status& status) {
-  if (status.ok() || status.error_details().empty()) return ErrorReason::kNone;
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return ErrorReason::kNone;
-  for (const auto& any : details.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info) && info.domain() == kErrorDomain) {
-      return ParseErrorReason(info.reason());
-    }
-  }
-  return ErrorReason::kNone;
+  return ParseErrorReason(ErrorInfoReason(status));
 }
 
 absl::string_view StatusCodeName(grpc::StatusCode code) {

@@ -17,7 +17,11 @@ namespace token::client {
 // Error: why a call failed.
 struct Error {
   grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-  ErrorReason reason = ErrorReason::kNone;
+  // reason: ERROR_REASON_UNSPECIFIED when reason_name is empty (no ErrorInfo)
+  // or names a reason this client version does not know.
+  ErrorReason reason = ErrorReason::ERROR_REASON_UNSPECIFIED;
+  // reason_name: the ErrorInfo reason exactly as the service sent it, or "".
+  std::string reason_name{};
   // message: for humans; may change between versions. Never contains a token.
   std::string message{};
   // attempts: RPC attempts made, retries included (0 if none was made, for
@@ -26,12 +30,14 @@ struct Error {
 
   // FromStatus builds an Error from a failed call's status.
   static Error FromStatus(const grpc::Status& status, int attempts) {
-    return Error{status.error_code(), ErrorReasonOf(status), status.error_message(), attempts};
+    std::string name = ErrorInfoReason(status);
+    const ErrorReason reason = ParseErrorReason(name);
+    return Error{status.error_code(), reason, std::move(name), status.error_message(), attempts};
   }
   // ToString: "UNAUTHENTICATED/TOKEN_EXPIRED: access token has expired".
   std::string ToString() const {
     std::string out(StatusCodeName(code));
-    if (reason != ErrorReason::kNone) absl::StrAppend(&out, "/", ErrorReasonName(reason));
+    if (!reason_name.empty()) absl::StrAppend(&out, "/", reason_name);
     if (!message.empty()) absl::StrAppend(&out, ": ", message);
     return out;
   }

@@ -55,7 +55,8 @@ double UnitRandom() {
 }
 
 Error DeadlinePassed(absl::string_view what) {
-  return Error{grpc::StatusCode::DEADLINE_EXCEEDED, ErrorReason::kNone, std::string(what), 0};
+  return Error{grpc::StatusCode::DEADLINE_EXCEEDED, ErrorReason::ERROR_REASON_UNSPECIFIED, "",
+               std::string(what), 0};
 }
 
 }  // namespace
@@ -168,7 +169,7 @@ Result<TokenPair> TokenClient::RefreshOnce(const RefreshRequest& request, absl::
       [&](absl::Time d) {
         response.Clear();
         grpc::Status attempt = transport_->RefreshTokens(d, proto, &response);
-        if (!attempt.ok() && ErrorReasonOf(attempt) == ErrorReason::kNone) {
+        if (!attempt.ok() && ErrorInfoReason(attempt).empty()) {
           holds_.RecordUnanswered(request.refresh_token, d, clock_.Now());
         }
         return attempt;

@@ -13,7 +13,7 @@
 //   Result<TokenPair> pair = client->Issue({.subject = "alice", .roles = {"admin"}});
 //   if (!pair.ok()) return pair.error().ToString();
 //   Result<AccessClaims> claims = client->Verify({.access_token = pair->access_token});
-//   if (!claims.ok() && claims.error().reason == ErrorReason::kTokenExpired) {
+//   if (!claims.ok() && claims.error().reason == ErrorReason::TOKEN_EXPIRED) {
 //     Result<TokenPair> next = client->Refresh({.refresh_token = pair->refresh_token});
 //   }
 //

@@ -14,7 +14,7 @@ import sys
 import grpc
 import jwt
 
-from token_client import TokenClient, error_reason
+from token_client import ErrorReason, TokenClient, error_reason
 
 
 def check(condition, message):
@@ -67,6 +67,8 @@ def main():
         check(error.code() == grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED after revoke")
         check(error_reason(error) == "TOKEN_REVOKED",
               "reason TOKEN_REVOKED (got %r)" % error_reason(error))
+        check(ErrorReason.Value(error_reason(error)) == ErrorReason.TOKEN_REVOKED,
+              "the reason is a value of the generated ErrorReason enum")
     client.close()
     print("interop: ok")
 

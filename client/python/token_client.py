@@ -30,6 +30,7 @@ def _generate():
         "--python_out=" + out,
         "--grpc_python_out=" + out,
         "token.proto",
+        "error_reason.proto",
     ]
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed for token.proto")
@@ -39,11 +40,16 @@ def _generate():
         raise RuntimeError("protoc failed for google/rpc protos")
     sys.path.insert(0, out)
     return (importlib.import_module("token_pb2"), importlib.import_module("token_pb2_grpc"),
+            importlib.import_module("error_reason_pb2"),
             importlib.import_module("google.rpc.status_pb2"),
             importlib.import_module("google.rpc.error_details_pb2"))
 
 
-pb, pb_grpc, _status_pb2, _error_details_pb2 = _generate()
+pb, pb_grpc, _error_reason_pb2, _status_pb2, _error_details_pb2 = _generate()
+
+# ErrorReason: the enum of proto/token/v1/error_reason.proto; its value names
+# are the strings error_reason() returns, e.g. ErrorReason.Value("TOKEN_EXPIRED").
+ErrorReason = _error_reason_pb2.ErrorReason
 
 
 def error_reason(error):

@@ -80,7 +80,7 @@ nlohmann::json ToJson(const client::SessionInfo& s) {
 nlohmann::json ToJson(const client::Error& error) {
   return {{"error",
            {{"code", std::string(client::StatusCodeName(error.code))},
-            {"reason", std::string(client::ErrorReasonName(error.reason))},
+            {"reason", error.reason_name},
             {"message", error.message},
             {"attempts", error.attempts}}}};
 }

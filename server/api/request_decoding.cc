@@ -70,10 +70,10 @@ absl::Status DecodeRequest(const grpc::ByteBuffer& buffer, google::protobuf::Mes
           return MakeError(reason, "request field is not valid UTF-8");
         }
       }
-      return MakeError(ErrorReason::kInvalidRequest, "request field is not valid UTF-8");
+      return MakeError(ErrorReason::INVALID_REQUEST, "request field is not valid UTF-8");
     }
   }
-  return MakeError(ErrorReason::kInvalidRequest, "request could not be parsed");
+  return MakeError(ErrorReason::INVALID_REQUEST, "request could not be parsed");
 }
 
 void EncodeResponse(const google::protobuf::Message& message, grpc::ByteBuffer& buffer) {

@@ -16,7 +16,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     Log(LogLevel::kError, "failure without a reason",
         {{"code", absl::StatusCodeToString(status.code())},
          {"error", std::string(status.message())}});
-    reasoned = MakeError(ErrorReason::kServiceNotReady, "temporary failure; retry");
+    reasoned = MakeError(ErrorReason::SERVICE_NOT_READY, "temporary failure; retry");
   }
   const ErrorReason reason = *ReasonOf(reasoned);
   const auto code = static_cast<grpc::StatusCode>(reasoned.code());
@@ -24,7 +24,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(ErrorReasonName(reason)));
-  info.set_domain(kErrorDomain);
+  info.set_domain(std::string(ErrorDomain()));
   google::rpc::Status details;
   details.set_code(static_cast<int>(code));
   details.set_message(message);

@@ -9,8 +9,6 @@
 
 namespace token {
 
-inline constexpr char kErrorDomain[] = "token.v1";
-
 // ToGrpcStatus converts `status`. A failure without an ErrorReason (a bug, or
 // a library error that slipped through) is logged and reported as
 // UNAVAILABLE/SERVICE_NOT_READY rather than INTERNAL, so clients retry.

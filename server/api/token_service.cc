@@ -17,16 +17,16 @@ namespace {
 using Reasons = std::initializer_list<FieldReason>;
 
 // Which reason a field that does not decode is reported with, per RPC.
-const Reasons kIssueReasons = {{1, ErrorReason::kInvalidSubject},
-                               {2, ErrorReason::kInvalidClaims},
-                               {3, ErrorReason::kInvalidClaims},
-                               {4, ErrorReason::kInvalidClaims}};
-const Reasons kRefreshReasons = {{1, ErrorReason::kRefreshTokenInvalid}};
-const Reasons kVerifyReasons = {{1, ErrorReason::kTokenMalformed}};
-const Reasons kRevokeAllReasons = {{1, ErrorReason::kInvalidSubject}};
-const Reasons kRevokeSessionReasons = {{1, ErrorReason::kInvalidSessionId}};
-const Reasons kListReasons = {{1, ErrorReason::kInvalidSubject},
-                              {3, ErrorReason::kInvalidPageToken}};
+const Reasons kIssueReasons = {{1, ErrorReason::INVALID_SUBJECT},
+                               {2, ErrorReason::INVALID_CLAIMS},
+                               {3, ErrorReason::INVALID_CLAIMS},
+                               {4, ErrorReason::INVALID_CLAIMS}};
+const Reasons kRefreshReasons = {{1, ErrorReason::REFRESH_TOKEN_INVALID}};
+const Reasons kVerifyReasons = {{1, ErrorReason::TOKEN_MALFORMED}};
+const Reasons kRevokeAllReasons = {{1, ErrorReason::INVALID_SUBJECT}};
+const Reasons kRevokeSessionReasons = {{1, ErrorReason::INVALID_SESSION_ID}};
+const Reasons kListReasons = {{1, ErrorReason::INVALID_SUBJECT},
+                              {3, ErrorReason::INVALID_PAGE_TOKEN}};
 
 // PeerAddress turns gRPC's peer URI ("ipv4:10.0.0.7:51234",
 // "ipv6:[::1]:51234") into the bare address.
@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::Offload(
   });
   if (!queued) {
     Finish(reactor, rpc, started,
-           MakeError(ErrorReason::kOverloaded, "server is overloaded; retry with backoff"));
+           MakeError(ErrorReason::OVERLOADED, "server is overloaded; retry with backoff"));
   }
   return reactor;
 }
@@ -133,7 +133,7 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::RefreshTokens(grpc::CallbackServ
         if (req.has_client()) client = FromProto(req.client());
         absl::StatusOr<IssuedTokens> tokens =
             sessions_.Refresh(req.refresh_token(), client, deadline, peer);
-        if (ReasonOf(tokens.status()) == ErrorReason::kRefreshTokenReused) {
+        if (ReasonOf(tokens.status()) == ErrorReason::REFRESH_TOKEN_REUSED) {
           metrics_.RecordSessionsRevoked("reuse_detected", 1);
         }
         if (!tokens.ok()) return tokens.status();

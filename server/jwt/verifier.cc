@@ -26,11 +26,11 @@ constexpr int64_t kMinUnixSeconds = 0;
 constexpr int64_t kMaxUnixSeconds = 253402300799;
 
 absl::Status Malformed(absl::string_view message) {
-  return MakeError(ErrorReason::kTokenMalformed, message);
+  return MakeError(ErrorReason::TOKEN_MALFORMED, message);
 }
 
 absl::Status BadSignature(absl::string_view message) {
-  return MakeError(ErrorReason::kTokenSignatureInvalid, message);
+  return MakeError(ErrorReason::TOKEN_SIGNATURE_INVALID, message);
 }
 
 // ParseObject parses `text` as a JSON object without throwing.
@@ -186,20 +186,20 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
 
   // Meaning: ours, in its validity window, for this audience.
   if (options.issuer.empty() || *iss != options.issuer) {
-    return MakeError(ErrorReason::kTokenIssuerMismatch, "token issuer is not accepted");
+    return MakeError(ErrorReason::TOKEN_ISSUER_MISMATCH, "token issuer is not accepted");
   }
   const absl::Duration skew = std::max(options.clock_skew, absl::ZeroDuration());
-  if (now >= *exp + skew) return MakeError(ErrorReason::kTokenExpired, "token has expired");
+  if (now >= *exp + skew) return MakeError(ErrorReason::TOKEN_EXPIRED, "token has expired");
   // TOKEN_EXPIRED, not MALFORMED: the token is well formed and ours, but past
   // iat + the TTL we grant today, and the client's remedy is the same as for
   // expiry (refresh). No skew: exp and iat come from one clock, and allowing
   // any would let a token outlive its revocation by that much.
   if (*exp - *iat > options.max_lifetime) {
-    return MakeError(ErrorReason::kTokenExpired, "token lifetime exceeds the access-token TTL");
+    return MakeError(ErrorReason::TOKEN_EXPIRED, "token lifetime exceeds the access-token TTL");
   }
-  if (*nbf > now + skew) return MakeError(ErrorReason::kTokenNotYetValid, "token is not yet valid");
+  if (*nbf > now + skew) return MakeError(ErrorReason::TOKEN_NOT_YET_VALID, "token is not yet valid");
   if (!audience_matches) {
-    return MakeError(ErrorReason::kTokenAudienceMismatch, "token audience is not accepted");
+    return MakeError(ErrorReason::TOKEN_AUDIENCE_MISMATCH, "token audience is not accepted");
   }
 
   claims.issuer = *iss;

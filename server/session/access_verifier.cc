@@ -16,9 +16,9 @@ AccessVerifier::AccessVerifier(AccessVerifierOptions options, const KeyProvider&
 absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& request) const {
   const std::string& audience =
       request.audience.empty() ? options_.default_audience : request.audience;
-  if (absl::Status s = ValidateAudience(audience, ErrorReason::kInvalidRequest); !s.ok()) return s;
+  if (absl::Status s = ValidateAudience(audience, ErrorReason::INVALID_REQUEST); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> required =
-      NormalizeRoles(request.required_roles, ErrorReason::kInvalidRequest, options_.limits);
+      NormalizeRoles(request.required_roles, ErrorReason::INVALID_REQUEST, options_.limits);
   if (!required.ok()) return required.status();
 
   VerifyOptions verify;
@@ -34,15 +34,15 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
 
   // Never answer "valid" from a revocation view that may be stale.
   if (!revocations_.InSync(clock_.Now())) {
-    return MakeError(ErrorReason::kServiceNotReady,
+    return MakeError(ErrorReason::SERVICE_NOT_READY,
                      "revocation state is not in sync; retry on another replica");
   }
   if (revocations_.IsRevoked(claims->session_id, claims->subject, claims->issued_at)) {
-    return MakeError(ErrorReason::kTokenRevoked, "token has been revoked");
+    return MakeError(ErrorReason::TOKEN_REVOKED, "token has been revoked");
   }
   for (const std::string& role : *required) {
     if (std::find(claims->roles.begin(), claims->roles.end(), role) == claims->roles.end()) {
-      return MakeError(ErrorReason::kMissingRole,
+      return MakeError(ErrorReason::MISSING_ROLE,
                        absl::StrCat("token lacks required role \"", role, "\""));
     }
   }

@@ -73,7 +73,7 @@ bool IsPrintableUtf8(absl::string_view text) {
 }
 
 absl::Status ValidateSubject(absl::string_view subject) {
-  return CheckText(subject, "subject", 1, kMaxSubjectBytes, ErrorReason::kInvalidSubject);
+  return CheckText(subject, "subject", 1, kMaxSubjectBytes, ErrorReason::INVALID_SUBJECT);
 }
 
 absl::Status ValidateAudience(absl::string_view audience, ErrorReason reason) {
@@ -117,7 +117,7 @@ absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason,
 }
 
 absl::Status ValidateRevokeReason(absl::string_view reason) {
-  return CheckText(reason, "reason", 0, kMaxRevokeReasonBytes, ErrorReason::kInvalidRequest);
+  return CheckText(reason, "reason", 0, kMaxRevokeReasonBytes, ErrorReason::INVALID_REQUEST);
 }
 
 }  // namespace token

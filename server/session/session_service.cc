@@ -17,11 +17,11 @@ constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 
 absl::Status InvalidRefreshToken() {
-  return MakeError(ErrorReason::kRefreshTokenInvalid, "refresh token is not valid");
+  return MakeError(ErrorReason::REFRESH_TOKEN_INVALID, "refresh token is not valid");
 }
 
 absl::Status RateLimited() {
-  return MakeError(ErrorReason::kRateLimited,
+  return MakeError(ErrorReason::RATE_LIMITED,
                    "too many failed refresh attempts; retry later with a valid token");
 }
 
@@ -89,12 +89,12 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   absl::StatusOr<std::string> access = SignAccessToken(claims, keys->SigningKeyAt(now));
   if (!access.ok()) {
     Log(LogLevel::kError, "signing failed", {{"error", std::string(access.status().message())}});
-    return MakeError(ErrorReason::kServiceNotReady, "access token could not be signed");
+    return MakeError(ErrorReason::SERVICE_NOT_READY, "access token could not be signed");
   }
   // The verifier refuses longer tokens: never hand one out.
   if (access->size() > options_.limits.max_access_token_bytes) {
     return MakeError(
-        ErrorReason::kInvalidClaims,
+        ErrorReason::INVALID_CLAIMS,
         absl::StrCat("the access token would be ", access->size(), " bytes, over the limit of ",
                      options_.limits.max_access_token_bytes,
                      " (--max-token-bytes): fewer or shorter roles"));
@@ -112,12 +112,12 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
                                                    absl::Time deadline) const {
   if (absl::Status s = ValidateSubject(request.subject); !s.ok()) return s;
   absl::StatusOr<std::vector<std::string>> roles =
-      NormalizeRoles(request.roles, ErrorReason::kInvalidClaims, options_.limits);
+      NormalizeRoles(request.roles, ErrorReason::INVALID_CLAIMS, options_.limits);
   if (!roles.ok()) return roles.status();
   const std::string& audience =
       request.audience.empty() ? options_.default_audience : request.audience;
-  if (absl::Status s = ValidateAudience(audience, ErrorReason::kInvalidClaims); !s.ok()) return s;
-  if (absl::Status s = ValidateClient(request.client, ErrorReason::kInvalidClaims, options_.limits);
+  if (absl::Status s = ValidateAudience(audience, ErrorReason::INVALID_CLAIMS); !s.ok()) return s;
+  if (absl::Status s = ValidateClient(request.client, ErrorReason::INVALID_CLAIMS, options_.limits);
       !s.ok()) {
     return s;
   }
@@ -178,7 +178,7 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
                                                      absl::Time deadline,
                                                      absl::string_view peer) const {
   if (client.has_value()) {
-    if (absl::Status s = ValidateClient(*client, ErrorReason::kInvalidRequest, options_.limits);
+    if (absl::Status s = ValidateClient(*client, ErrorReason::INVALID_REQUEST, options_.limits);
         !s.ok()) {
       return s;
     }
@@ -197,7 +197,7 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
   // is dead for good) are charged to a session, so this never refuses a
   // refresh that could succeed.
   if (refresh_failures_.Exhausted(session_key, clock_.Now())) {
-    return MakeError(ErrorReason::kRateLimited,
+    return MakeError(ErrorReason::RATE_LIMITED,
                      "too many failed refresh attempts for this session; retry later");
   }
 
@@ -235,24 +235,24 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
              {"ip_address", client.has_value() ? client->ip_address : s.client.ip_address}});
       return DeadSessionRefresh(
           session_key, address_key,
-          MakeError(ErrorReason::kRefreshTokenReused,
+          MakeError(ErrorReason::REFRESH_TOKEN_REUSED,
                     "refresh token was already used; the session has been revoked"),
           now);
     }
     case RotateOutcome::kRevoked:
       return DeadSessionRefresh(session_key, address_key,
-                                MakeError(ErrorReason::kSessionRevoked, "session has been revoked"),
+                                MakeError(ErrorReason::SESSION_REVOKED, "session has been revoked"),
                                 now);
     case RotateOutcome::kExpired:
       return DeadSessionRefresh(
           session_key, address_key,
-          MakeError(ErrorReason::kRefreshTokenExpired, "refresh token has expired"), now);
+          MakeError(ErrorReason::REFRESH_TOKEN_EXPIRED, "refresh token has expired"), now);
     case RotateOutcome::kNotFound:
       return InvalidRefreshToken();
     case RotateOutcome::kClockOffset:
       Log(LogLevel::kError, "refresh refused: this replica's clock is off the database's",
           {{"max_clock_offset", absl::FormatDuration(options_.max_clock_offset)}});
-      return MakeError(ErrorReason::kServiceNotReady,
+      return MakeError(ErrorReason::SERVICE_NOT_READY,
                        "this replica's clock is too far from the database's; retry");
   }
   return InvalidRefreshToken();
@@ -279,7 +279,7 @@ absl::StatusOr<bool> SessionService::RevokeSession(const std::string& session_id
                                                    absl::Time deadline) const {
   std::optional<Uuid> id = ParseUuid(session_id);
   if (!id.has_value()) {
-    return MakeError(ErrorReason::kInvalidSessionId, "session_id must be a canonical UUID");
+    return MakeError(ErrorReason::INVALID_SESSION_ID, "session_id must be a canonical UUID");
   }
   if (absl::Status s = ValidateRevokeReason(reason); !s.ok()) return s;
   const absl::Time now = clock_.Now();
@@ -300,13 +300,13 @@ absl::StatusOr<SessionPage> SessionService::ListSessions(const std::string& subj
                                                          absl::Time deadline) const {
   if (absl::Status s = ValidateSubject(subject); !s.ok()) return s;
   if (page_size < 0)
-    return MakeError(ErrorReason::kInvalidRequest, "page_size must not be negative");
+    return MakeError(ErrorReason::INVALID_REQUEST, "page_size must not be negative");
   const int limit = page_size == 0 ? kDefaultPageSize : std::min(page_size, kMaxPageSize);
   std::optional<SessionCursor> after;
   if (!page_token.empty()) {
     after = DecodePageToken(subject, page_token);
     if (!after.has_value()) {
-      return MakeError(ErrorReason::kInvalidPageToken,
+      return MakeError(ErrorReason::INVALID_PAGE_TOKEN,
                        "page_token was not issued by ListSessions for this subject");
     }
   }

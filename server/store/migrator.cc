@@ -78,7 +78,7 @@ absl::StatusOr<std::vector<std::string>> ApplyMigrations(const std::string& conn
     pqxx::nontransaction tx(conn);
     tx.exec(absl::StrCat("SELECT pg_advisory_unlock(", kMigrationLockId, ")"));
   } catch (const pqxx::broken_connection&) {
-    return MakeError(ErrorReason::kDatabaseUnavailable, "cannot connect to the database");
+    return MakeError(ErrorReason::DATABASE_UNAVAILABLE, "cannot connect to the database");
   } catch (const pqxx::sql_error& e) {
     return absl::UnavailableError(
         absl::StrCat("migration failed with SQLSTATE ", e.sqlstate(), ": ", e.what()));

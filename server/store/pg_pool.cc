@@ -29,7 +29,7 @@ std::string WithConnectDefaults(const std::string& conninfo) {
 }
 
 absl::Status DatabaseUnavailable(absl::string_view what) {
-  return MakeError(ErrorReason::kDatabaseUnavailable, absl::StrCat("database unavailable: ", what));
+  return MakeError(ErrorReason::DATABASE_UNAVAILABLE, absl::StrCat("database unavailable: ", what));
 }
 
 // ClosedWhileIdle: a server that restarted or terminated the backend leaves
@@ -130,7 +130,7 @@ absl::Status PgPool::EnsureConnected(Slot& slot, absl::Time deadline) {
   if (now - slot.last_connect_failure < options_.reconnect_backoff) {
     return DatabaseUnavailable("cannot connect");
   }
-  if (now >= deadline) return MakeError(ErrorReason::kDeadlineExceeded, "deadline exceeded");
+  if (now >= deadline) return MakeError(ErrorReason::DEADLINE_EXCEEDED, "deadline exceeded");
   try {
     auto conn = std::make_unique<pqxx::connection>(options_.conninfo);
     for (const auto& [statement_name, sql] : options_.statements) {
@@ -149,13 +149,13 @@ absl::Status PgPool::EnsureConnected(Slot& slot, absl::Time deadline) {
 absl::Status PgPool::RunOnce(Slot& slot, size_t index, absl::string_view name, absl::Time deadline,
                              absl::FunctionRef<absl::Status(pqxx::connection&)> work) {
   if (absl::Now() >= deadline) {
-    return MakeError(ErrorReason::kDeadlineExceeded, "deadline exceeded before the database call");
+    return MakeError(ErrorReason::DEADLINE_EXCEEDED, "deadline exceeded before the database call");
   }
   if (absl::Status s = EnsureConnected(slot, deadline); !s.ok()) return s;
   // Past the cancel point (a long queue wait, a slow connect) the watchdog
   // would cancel at once, possibly before the statement reaches the server.
   if (absl::Now() >= deadline - options_.deadline_margin) {
-    return MakeError(ErrorReason::kDeadlineExceeded, "deadline exceeded before the database call");
+    return MakeError(ErrorReason::DEADLINE_EXCEEDED, "deadline exceeded before the database call");
   }
 
   pqxx::connection* conn = nullptr;
@@ -208,7 +208,7 @@ absl::Status PgPool::RunOnce(Slot& slot, size_t index, absl::string_view name, a
     Log(LogLevel::kError, "database statement failed",
         {{"txn", std::string(name)}, {"sqlstate", state}});
     if (absl::StartsWith(state, "22") || absl::StartsWith(state, "23")) {
-      return MakeError(ErrorReason::kInvalidRequest, "request rejected by the database");
+      return MakeError(ErrorReason::INVALID_REQUEST, "request rejected by the database");
     }
     return DatabaseUnavailable("statement failed");
   } catch (const std::exception&) {

@@ -1,12 +1,11 @@
-// The client's ErrorReason mirrors the service's wire strings exactly, and
-// anything else maps to kUnknown (a new reason) or kNone (no ErrorInfo).
+// The client reads reasons as the enum generated from
+// proto/token/v1/error_reason.proto; anything else is ERROR_REASON_UNSPECIFIED.
 #include "client/cpp/error_reason.h"
 
-#include <set>
 #include <string>
 
+#include "client/cpp/result.h"
 #include "gtest/gtest.h"
-#include "server/common/error_reason.h"
 #include "tests/client/fake_transport.h"
 
 namespace token::client {
@@ -14,61 +13,52 @@ namespace {
 
 using testing::ErrorStatus;
 
-// The client mirrors the server's wire strings both ways: every reason the
-// server can send parses to a known value with the same name, and every
-// value the client knows is one the server sends.
-TEST(ClientErrorReasonTest, MirrorsEveryServerReasonBothWays) {
-  std::set<std::string> server_names;
-  // Out-of-range values hit the server's unreachable fallback, an existing
-  // name, so scanning past the end adds nothing.
-  for (int i = 0; i < 64; ++i) {
-    server_names.insert(std::string(token::ErrorReasonName(static_cast<token::ErrorReason>(i))));
+// Every reason of the proto parses back to itself from its wire string.
+TEST(ClientErrorReasonTest, EveryProtoReasonRoundTripsThroughItsName) {
+  const auto* descriptor = v1::ErrorReason_descriptor();
+  for (int i = 0; i < descriptor->value_count(); ++i) {
+    const auto reason = static_cast<ErrorReason>(descriptor->value(i)->number());
+    if (reason == ErrorReason::ERROR_REASON_UNSPECIFIED) continue;
+    EXPECT_EQ(ErrorReasonName(reason), descriptor->value(i)->name());
+    EXPECT_EQ(ParseErrorReason(ErrorReasonName(reason)), reason);
   }
-  for (const std::string& name : server_names) {
-    const ErrorReason parsed = ParseErrorReason(name);
-    EXPECT_NE(parsed, ErrorReason::kUnknown) << name << " is missing from client::ErrorReason";
-    EXPECT_EQ(ErrorReasonName(parsed), name);
-  }
-  // Client values after kNone and kUnknown, until the closed enum ends (its
-  // out-of-range fallback is "UNKNOWN").
-  int client_reasons = 0;
-  for (int i = static_cast<int>(ErrorReason::kUnknown) + 1; i < 64; ++i) {
-    const std::string name(ErrorReasonName(static_cast<ErrorReason>(i)));
-    if (name == "UNKNOWN") break;
-    ++client_reasons;
-    EXPECT_EQ(server_names.count(name), 1u) << name << " is not a server reason";
-  }
-  EXPECT_EQ(client_reasons, static_cast<int>(server_names.size()));
+  EXPECT_EQ(ErrorReasonName(ErrorReason::ERROR_REASON_UNSPECIFIED), "");
 }
 
-// A reason this client does not know is kUnknown, not a crash or kNone.
-TEST(ClientErrorReasonTest, UnknownReasonIsUnknown) {
-  EXPECT_EQ(ParseErrorReason("SOMETHING_NEW"), ErrorReason::kUnknown);
-  EXPECT_EQ(ParseErrorReason(""), ErrorReason::kUnknown);
-  EXPECT_EQ(ErrorReasonOf(ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "SOMETHING_NEW")),
-            ErrorReason::kUnknown);
+// A reason this client does not know is UNSPECIFIED, not a crash, and its
+// wire string is kept for display.
+TEST(ClientErrorReasonTest, UnknownReasonIsUnspecifiedButKeptByName) {
+  EXPECT_EQ(ParseErrorReason("SOMETHING_NEW"), ErrorReason::ERROR_REASON_UNSPECIFIED);
+  EXPECT_EQ(ParseErrorReason(""), ErrorReason::ERROR_REASON_UNSPECIFIED);
+  EXPECT_EQ(ParseErrorReason("ERROR_REASON_UNSPECIFIED"), ErrorReason::ERROR_REASON_UNSPECIFIED);
+  const grpc::Status status = ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "SOMETHING_NEW");
+  EXPECT_EQ(ErrorReasonOf(status), ErrorReason::ERROR_REASON_UNSPECIFIED);
+  const Error error = Error::FromStatus(status, 1);
+  EXPECT_EQ(error.reason, ErrorReason::ERROR_REASON_UNSPECIFIED);
+  EXPECT_EQ(error.reason_name, "SOMETHING_NEW");
+  EXPECT_EQ(error.ToString().find("UNAUTHENTICATED/SOMETHING_NEW"), 0u) << error.ToString();
 }
 
 // The reason is read from the ErrorInfo of domain token.v1 in the details.
 TEST(ClientErrorReasonTest, ReadsReasonFromStatusDetails) {
   EXPECT_EQ(ErrorReasonOf(ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_REVOKED")),
-            ErrorReason::kTokenRevoked);
+            ErrorReason::TOKEN_REVOKED);
   EXPECT_EQ(ErrorReasonOf(ErrorStatus(grpc::StatusCode::PERMISSION_DENIED, "MISSING_ROLE")),
-            ErrorReason::kMissingRole);
+            ErrorReason::MISSING_ROLE);
   EXPECT_EQ(ErrorReasonOf(ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE")),
-            ErrorReason::kDatabaseUnavailable);
+            ErrorReason::DATABASE_UNAVAILABLE);
 }
 
-// No details, unparsable details or another domain: kNone.
-TEST(ClientErrorReasonTest, MissingOrForeignDetailsAreNone) {
-  EXPECT_EQ(ErrorReasonOf(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused")),
-            ErrorReason::kNone);
-  EXPECT_EQ(ErrorReasonOf(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x", "\xff\xff garbage")),
-            ErrorReason::kNone);
-  EXPECT_EQ(ErrorReasonOf(
-                ErrorStatus(grpc::StatusCode::UNAVAILABLE, "TOKEN_REVOKED", "m", "other.domain")),
-            ErrorReason::kNone);
-  EXPECT_EQ(ErrorReasonOf(grpc::Status::OK), ErrorReason::kNone);
+// No details, unparsable details or another domain: no reason at all.
+TEST(ClientErrorReasonTest, MissingOrForeignDetailsHaveNoReason) {
+  for (const grpc::Status& status :
+       {grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"),
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "x", "\xff\xff garbage"),
+        ErrorStatus(grpc::StatusCode::UNAVAILABLE, "TOKEN_REVOKED", "m", "other.domain"),
+        grpc::Status::OK}) {
+    EXPECT_EQ(ErrorInfoReason(status), "") << status.error_message();
+    EXPECT_EQ(ErrorReasonOf(status), ErrorReason::ERROR_REASON_UNSPECIFIED);
+  }
 }
 
 TEST(ClientErrorReasonTest, StatusCodeNamesAreCanonical) {

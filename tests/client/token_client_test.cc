@@ -102,7 +102,7 @@ TEST(TokenClientTest, RefusalCarriesReasonEnumAndIsNotRetried) {
   Result<AccessClaims> claims = f.client->Verify({.access_token = "t"});
   ASSERT_FALSE(claims.ok());
   EXPECT_EQ(claims.error().code, grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(claims.error().reason, ErrorReason::kTokenExpired);
+  EXPECT_EQ(claims.error().reason, ErrorReason::TOKEN_EXPIRED);
   EXPECT_EQ(claims.error().message, "token expired");
   EXPECT_EQ(claims.error().attempts, 1);
   EXPECT_EQ(claims.error().ToString(), "UNAUTHENTICATED/TOKEN_EXPIRED: token expired");
@@ -166,7 +166,7 @@ TEST(TokenClientTest, RetriesStopAtMaxAttempts) {
   Result<AccessClaims> r = f.client->Verify({.access_token = "t"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(r.error().reason, ErrorReason::kServiceNotReady);
+  EXPECT_EQ(r.error().reason, ErrorReason::SERVICE_NOT_READY);
   EXPECT_EQ(r.error().attempts, 4);
   EXPECT_EQ(f.transport->verify_calls.load(), 4);
   EXPECT_EQ(f.clock.sleeps().size(), 3u);
@@ -258,7 +258,7 @@ TEST(TokenClientTest, ConcurrentRefreshesShareTheFailure) {
   EXPECT_EQ(f.transport->refresh_calls.load(), 1);
   for (const auto& r : results) {
     ASSERT_TRUE(r.has_value() && !r->ok());
-    EXPECT_EQ(r->error().reason, ErrorReason::kRefreshTokenReused);
+    EXPECT_EQ(r->error().reason, ErrorReason::REFRESH_TOKEN_REUSED);
   }
 }
 
@@ -330,7 +330,7 @@ TEST(TokenClientTest, SuccessorAfterACallThatTimedOutIsHeld) {
   };
   Result<TokenPair> lost = f.client->Refresh({.refresh_token = "tsr1_b"}, first_deadline);
   ASSERT_FALSE(lost.ok());
-  EXPECT_EQ(lost.error().reason, ErrorReason::kNone);
+  EXPECT_EQ(lost.error().reason_name, "");
 
   f.clock.Advance(absl::Milliseconds(30));
   ASSERT_TRUE(f.client->Refresh({.refresh_token = "tsr1_b"}).ok());

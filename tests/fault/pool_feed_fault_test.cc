@@ -66,7 +66,7 @@ TEST(PoolFaultTest, NoStatementStartsPastTheCancelPoint) {
         return Exec(c, "SELECT 1");
       });
   EXPECT_FALSE(ran);
-  EXPECT_EQ(ReasonOf(status), ErrorReason::kDeadlineExceeded) << status;
+  EXPECT_EQ(ReasonOf(status), ErrorReason::DEADLINE_EXCEEDED) << status;
 }
 
 // After PostgreSQL restarts, idle pooled connections are dead. Once one call
@@ -151,7 +151,7 @@ TEST(PoolFaultTest, BackendDyingMidStatementIsALostConnection) {
   ASSERT_TRUE(pg.Restart().ok());
   SetLogSinkForTest(nullptr);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
-  EXPECT_EQ(ReasonOf(status), ErrorReason::kDatabaseUnavailable) << status;
+  EXPECT_EQ(ReasonOf(status), ErrorReason::DATABASE_UNAVAILABLE) << status;
   EXPECT_TRUE(errors.empty()) << errors.front();
   // The pool follows the restarted server.
   EXPECT_TRUE(PollUntil(

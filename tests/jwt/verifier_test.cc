@@ -135,7 +135,7 @@ TEST(VerifierTest, SignatureBitFlipsFail) {
     flipped[i] = static_cast<char>(flipped[i] ^ (1 << (i % 8)));
     const std::string token =
         absl::StrCat(segments[0], ".", segments[1], ".", Base64UrlEncode(flipped));
-    EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenSignatureInvalid)) << "byte " << i;
+    EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_SIGNATURE_INVALID)) << "byte " << i;
   }
 }
 
@@ -146,7 +146,7 @@ TEST(VerifierTest, WrongSignatureLengthFails) {
   const std::string input = absl::StrCat(segments[0], ".", segments[1], ".");
   for (const std::string& bad : {signature + "x", signature.substr(1), std::string()}) {
     EXPECT_TRUE(
-        HasReason(Verify(input + Base64UrlEncode(bad)), ErrorReason::kTokenSignatureInvalid));
+        HasReason(Verify(input + Base64UrlEncode(bad)), ErrorReason::TOKEN_SIGNATURE_INVALID));
   }
 }
 
@@ -157,7 +157,7 @@ TEST(VerifierTest, AlgNoneFails) {
     header["alg"] = alg;
     const std::string unsigned_token = absl::StrCat(Base64UrlEncode(header.dump()), ".",
                                                     Base64UrlEncode(TestPayload().dump()), ".");
-    EXPECT_TRUE(HasReason(Verify(unsigned_token), ErrorReason::kTokenSignatureInvalid)) << alg;
+    EXPECT_TRUE(HasReason(Verify(unsigned_token), ErrorReason::TOKEN_SIGNATURE_INVALID)) << alg;
   }
 }
 
@@ -171,7 +171,7 @@ TEST(VerifierTest, Hs256WithPublicKeyAsSecretFails) {
        {test::PublicKeyPem(TestKey()), test::PublicKeyDer(TestKey()), TestKeySet().jwks_json()}) {
     const std::string token =
         absl::StrCat(input, ".", Base64UrlEncode(test::HmacSha256(secret, input)));
-    EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenSignatureInvalid));
+    EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_SIGNATURE_INVALID));
   }
 }
 
@@ -183,7 +183,7 @@ TEST(VerifierTest, Es256Fails) {
   header["alg"] = "ES256";
   const std::string token =
       test::SignWithDigestKey(header.dump(), TestPayload().dump(), ec.get(), EVP_sha256());
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenSignatureInvalid));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_SIGNATURE_INVALID));
 }
 
 // RS512 signed by our own key, and near-miss or mistyped alg values, fail.
@@ -192,18 +192,18 @@ TEST(VerifierTest, OtherAlgValuesFail) {
   header["alg"] = "RS512";
   EXPECT_TRUE(HasReason(Verify(test::SignWithDigestKey(header.dump(), TestPayload().dump(),
                                                        TestKey().pkey(), EVP_sha512())),
-                        ErrorReason::kTokenSignatureInvalid));
+                        ErrorReason::TOKEN_SIGNATURE_INVALID));
   for (const nlohmann::json& alg :
        {nlohmann::json("rs256"), nlohmann::json("RS256 "), nlohmann::json("PS256"),
         nlohmann::json(256), nlohmann::json::array({"RS256"}), nlohmann::json()}) {
     header["alg"] = alg;
     EXPECT_TRUE(
-        HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenSignatureInvalid))
+        HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_SIGNATURE_INVALID))
         << alg;
   }
   header.erase("alg");
   EXPECT_TRUE(
-      HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenSignatureInvalid));
+      HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_SIGNATURE_INVALID));
 }
 
 // A payload re-encoded with a different subject under the original signature fails.
@@ -213,7 +213,7 @@ TEST(VerifierTest, TamperedPayloadFails) {
   payload["sub"] = "admin";
   const std::string token =
       absl::StrCat(segments[0], ".", Base64UrlEncode(payload.dump()), ".", segments[2]);
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenSignatureInvalid));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_SIGNATURE_INVALID));
 }
 
 // A kid that is unknown, missing or not a string fails.
@@ -224,18 +224,18 @@ TEST(VerifierTest, UnknownOrMissingKidFails) {
         nlohmann::json(7), nlohmann::json(), nlohmann::json::array({TestKey().kid()})}) {
     header["kid"] = kid;
     EXPECT_TRUE(
-        HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenSignatureInvalid))
+        HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_SIGNATURE_INVALID))
         << kid;
   }
   header.erase("kid");
   EXPECT_TRUE(
-      HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenSignatureInvalid));
+      HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_SIGNATURE_INVALID));
 }
 
 // A token signed by another key but naming our key's kid fails.
 TEST(VerifierTest, OtherKeyWithSameKidFails) {
   const std::string token = SignJson(TestHeader(TestKey()), TestPayload(), OtherKey());
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenSignatureInvalid));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_SIGNATURE_INVALID));
 }
 
 // --- Shape --------------------------------------------------------------------
@@ -248,7 +248,7 @@ TEST(VerifierTest, WrongSegmentCountIsMalformed) {
        {std::string(), std::string("."), std::string(".."), std::string("..."),
         absl::StrCat(s[0], ".", s[1]), absl::StrCat(token, ".", s[2]), token + ".", "." + token,
         std::string("abc")}) {
-    EXPECT_TRUE(HasReason(Verify(bad), ErrorReason::kTokenMalformed)) << bad;
+    EXPECT_TRUE(HasReason(Verify(bad), ErrorReason::TOKEN_MALFORMED)) << bad;
   }
 }
 
@@ -259,12 +259,12 @@ TEST(VerifierTest, BadBase64UrlInEachSegmentIsMalformed) {
     for (const char* bad : {"+", "/", "=", " ", "*"}) {
       std::vector<std::string> tampered = segments;
       tampered[i].insert(tampered[i].size() / 2, bad);
-      EXPECT_TRUE(HasReason(Verify(absl::StrJoin(tampered, ".")), ErrorReason::kTokenMalformed))
+      EXPECT_TRUE(HasReason(Verify(absl::StrJoin(tampered, ".")), ErrorReason::TOKEN_MALFORMED))
           << "segment " << i << " with '" << bad << "'";
     }
     std::vector<std::string> padded = segments;
     padded[i] += "==";
-    EXPECT_TRUE(HasReason(Verify(absl::StrJoin(padded, ".")), ErrorReason::kTokenMalformed));
+    EXPECT_TRUE(HasReason(Verify(absl::StrJoin(padded, ".")), ErrorReason::TOKEN_MALFORMED));
   }
 }
 
@@ -276,11 +276,11 @@ TEST(VerifierTest, NonJsonObjectIsMalformed) {
        {std::string("not json"), std::string("[1,2]"), std::string("\"text\""), std::string(""),
         payload + "x", payload.substr(0, payload.size() - 1), std::string("{\"sub\":\"\xff\"}"),
         std::string("/* c */") + payload}) {
-    EXPECT_TRUE(HasReason(Verify(SignRaw(header, bad_payload)), ErrorReason::kTokenMalformed))
+    EXPECT_TRUE(HasReason(Verify(SignRaw(header, bad_payload)), ErrorReason::TOKEN_MALFORMED))
         << bad_payload;
   }
   for (const std::string& bad_header : {std::string("[]"), std::string("null"), std::string("{")}) {
-    EXPECT_TRUE(HasReason(Verify(SignRaw(bad_header, payload)), ErrorReason::kTokenMalformed))
+    EXPECT_TRUE(HasReason(Verify(SignRaw(bad_header, payload)), ErrorReason::TOKEN_MALFORMED))
         << bad_header;
   }
 }
@@ -291,9 +291,9 @@ TEST(VerifierTest, OverlongTokenIsMalformed) {
   claims.roles.push_back(std::string(kDefaultMaxAccessTokenBytes, 'r'));
   const std::string token = Sign(claims);
   ASSERT_GT(token.size(), kDefaultMaxAccessTokenBytes);
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_MALFORMED));
   EXPECT_TRUE(HasReason(Verify(std::string(kDefaultMaxAccessTokenBytes + 1, 'A')),
-                        ErrorReason::kTokenMalformed));
+                        ErrorReason::TOKEN_MALFORMED));
 }
 
 // A token just under the size cap still verifies.
@@ -318,7 +318,7 @@ TEST(VerifierTest, ConfiguredSizeLimitIsEnforced) {
   claims.roles.push_back(std::string(kDefaultMaxAccessTokenBytes, 'r'));
   const std::string token = Sign(claims);
   ASSERT_GT(token.size(), kDefaultMaxAccessTokenBytes);
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_MALFORMED));
 
   VerifyOptions options = TestOptions();
   options.max_token_bytes = token.size();
@@ -326,10 +326,10 @@ TEST(VerifierTest, ConfiguredSizeLimitIsEnforced) {
   ASSERT_TRUE(verified.ok()) << verified.status();
   EXPECT_EQ(*verified, claims);
   options.max_token_bytes = token.size() - 1;
-  EXPECT_TRUE(HasReason(Verify(token, options), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(token, options), ErrorReason::TOKEN_MALFORMED));
   // A lowered cap applies too.
   options.max_token_bytes = 1024;
-  EXPECT_TRUE(HasReason(Verify(std::string(1025, 'A'), options), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(std::string(1025, 'A'), options), ErrorReason::TOKEN_MALFORMED));
 }
 
 // exp - iat beyond max_lifetime is expired even while exp is in the future:
@@ -346,7 +346,7 @@ TEST(VerifierTest, LifetimeBeyondMaxLifetimeIsExpired) {
   for (const absl::Duration lifetime : {absl::Minutes(15) + absl::Seconds(1),
                                         absl::Minutes(15) + absl::Seconds(31), absl::Hours(24)}) {
     claims.expires_at = claims.issued_at + lifetime;
-    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenExpired)) << lifetime;
+    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::TOKEN_EXPIRED)) << lifetime;
     // Without a configured maximum (offline verifiers) any lifetime verifies.
     EXPECT_TRUE(Verify(Sign(claims)).ok()) << lifetime;
   }
@@ -354,16 +354,16 @@ TEST(VerifierTest, LifetimeBeyondMaxLifetimeIsExpired) {
   claims.issued_at = kNow - absl::Hours(1);
   claims.not_before = claims.issued_at;
   claims.expires_at = kNow + absl::Minutes(1);
-  EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::TOKEN_EXPIRED));
   // After the issuer check, before not-before and audience.
   nlohmann::json payload = TestPayload();
   payload["exp"] = absl::ToUnixSeconds(kNow) + 3600;
   payload["iss"] = "x";
   payload["nbf"] = absl::ToUnixSeconds(kNow) + 600;
   payload["aud"] = "x";
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload), options), ErrorReason::kTokenIssuerMismatch));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload), options), ErrorReason::TOKEN_ISSUER_MISMATCH));
   payload["iss"] = kIssuer;
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload), options), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload), options), ErrorReason::TOKEN_EXPIRED));
 }
 
 // typ may be absent or at+jwt in any case (with or without "application/"); else malformed.
@@ -381,7 +381,7 @@ TEST(VerifierTest, TypHeaderIsChecked) {
        {nlohmann::json("JWT"), nlohmann::json("at+jwt "), nlohmann::json("application/jwt"),
         nlohmann::json(""), nlohmann::json(1), nlohmann::json()}) {
     header["typ"] = bad;
-    EXPECT_TRUE(HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenMalformed))
+    EXPECT_TRUE(HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_MALFORMED))
         << bad;
   }
 }
@@ -392,7 +392,7 @@ TEST(VerifierTest, CritHeaderIsMalformed) {
   for (const nlohmann::json& crit :
        {nlohmann::json::array({"exp"}), nlohmann::json::array(), nlohmann::json::array({"b64"})}) {
     header["crit"] = crit;
-    EXPECT_TRUE(HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenMalformed));
+    EXPECT_TRUE(HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_MALFORMED));
   }
 }
 
@@ -403,7 +403,7 @@ TEST(VerifierTest, MissingEachRequiredClaimIsMalformed) {
   for (const char* name : {"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "sid", "roles"}) {
     nlohmann::json payload = TestPayload();
     payload.erase(name);
-    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenMalformed)) << name;
+    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_MALFORMED)) << name;
   }
 }
 
@@ -427,7 +427,7 @@ TEST(VerifierTest, MistypedClaimIsMalformed) {
   for (const auto& [name, value] : cases) {
     nlohmann::json payload = TestPayload();
     payload[name] = value;
-    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenMalformed))
+    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_MALFORMED))
         << name << "=" << value;
   }
 }
@@ -441,7 +441,7 @@ TEST(VerifierTest, OutOfRangeTimeIsMalformed) {
     for (const char* name : {"iat", "nbf", "exp"}) {
       nlohmann::json payload = TestPayload();
       payload[name] = value;
-      EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenMalformed))
+      EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_MALFORMED))
           << name << "=" << value;
     }
   }
@@ -463,19 +463,19 @@ TEST(VerifierTest, FloatTimesVerify) {
 TEST(VerifierTest, WrongIssuerFails) {
   AccessClaims claims = TestClaims();
   claims.issuer = "someone-else";
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenIssuerMismatch));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_ISSUER_MISMATCH));
   VerifyOptions options = TestOptions();
   options.issuer = "";
-  EXPECT_TRUE(HasReason(Verify(Sign(TestClaims()), options), ErrorReason::kTokenIssuerMismatch));
+  EXPECT_TRUE(HasReason(Verify(Sign(TestClaims()), options), ErrorReason::TOKEN_ISSUER_MISMATCH));
 }
 
 // exp exactly clock_skew in the past is expired; one second later is still accepted.
 TEST(VerifierTest, ExpiredAtSkewBoundaryFails) {
   AccessClaims claims = TestClaims();
   claims.expires_at = kNow - absl::Seconds(30);
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_EXPIRED));
   claims.expires_at = kNow - absl::Hours(1);
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_EXPIRED));
 
   claims.expires_at = kNow - absl::Seconds(29);  // Within the leeway.
   const std::string token = Sign(claims);
@@ -492,11 +492,11 @@ TEST(VerifierTest, ZeroSkewExpiresAtExp) {
     options.clock_skew = skew;
     AccessClaims claims = TestClaims();
     claims.expires_at = kNow;
-    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenExpired));
+    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::TOKEN_EXPIRED));
     claims.expires_at = kNow + absl::Seconds(1);
     EXPECT_TRUE(Verify(Sign(claims), options).ok());
     claims.not_before = kNow + absl::Seconds(1);
-    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenNotYetValid));
+    EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::TOKEN_NOT_YET_VALID));
   }
 }
 
@@ -504,7 +504,7 @@ TEST(VerifierTest, ZeroSkewExpiresAtExp) {
 TEST(VerifierTest, NotBeforeInFutureFails) {
   AccessClaims claims = TestClaims();
   claims.not_before = kNow + absl::Seconds(31);
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenNotYetValid));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_NOT_YET_VALID));
 
   claims.not_before = kNow + absl::Seconds(30);  // Within the leeway.
   const std::string token = Sign(claims);
@@ -518,21 +518,21 @@ TEST(VerifierTest, NotBeforeInFutureFails) {
 TEST(VerifierTest, FractionalTimesRoundTowardsRejection) {
   nlohmann::json payload = TestPayload();
   payload["exp"] = static_cast<double>(absl::ToUnixSeconds(kNow) - 30) + 0.9;
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_EXPIRED));
   payload = TestPayload();
   payload["nbf"] = static_cast<double>(absl::ToUnixSeconds(kNow) + 30) + 0.1;
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenNotYetValid));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_NOT_YET_VALID));
 }
 
 // A different audience, or none expected, is an audience mismatch.
 TEST(VerifierTest, WrongAudienceFails) {
   AccessClaims claims = TestClaims();
   claims.audience = "other-api";
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenAudienceMismatch));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_AUDIENCE_MISMATCH));
   claims.audience = "";
   VerifyOptions options = TestOptions();
   options.audience = "";
-  EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::kTokenAudienceMismatch));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims), options), ErrorReason::TOKEN_AUDIENCE_MISMATCH));
 }
 
 // An aud array containing the expected audience verifies and reports that audience.
@@ -553,7 +553,7 @@ TEST(VerifierTest, AudienceArrayWithoutExpectedFails) {
   for (const nlohmann::json& aud :
        {nlohmann::json::array({"billing", "API"}), nlohmann::json::array()}) {
     payload["aud"] = aud;
-    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenAudienceMismatch));
+    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_AUDIENCE_MISMATCH));
   }
 }
 
@@ -563,25 +563,25 @@ TEST(VerifierTest, ChecksRunInDocumentedOrder) {
   nlohmann::json header = TestHeader();
   header["typ"] = "JWT";
   header["alg"] = "HS256";
-  EXPECT_TRUE(HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(SignJson(header, TestPayload())), ErrorReason::TOKEN_MALFORMED));
   // A bad signature beats a missing claim.
   nlohmann::json payload = TestPayload();
   payload.erase("sub");
   EXPECT_TRUE(HasReason(Verify(SignJson(TestHeader(TestKey()), payload, OtherKey())),
-                        ErrorReason::kTokenSignatureInvalid));
+                        ErrorReason::TOKEN_SIGNATURE_INVALID));
   // Issuer, then expiry, then not-before, then audience.
   payload = TestPayload();
   payload["iss"] = "x";
   payload["exp"] = 1;
   payload["aud"] = "x";
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenIssuerMismatch));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_ISSUER_MISMATCH));
   payload["iss"] = kIssuer;
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_EXPIRED));
   payload["exp"] = absl::ToUnixSeconds(kNow) + 900;
   payload["nbf"] = absl::ToUnixSeconds(kNow) + 600;
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenNotYetValid));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_NOT_YET_VALID));
   payload["nbf"] = absl::ToUnixSeconds(kNow);
-  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::kTokenAudienceMismatch));
+  EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_AUDIENCE_MISMATCH));
 }
 
 // Error messages are short and never contain any part of the token.

@@ -16,7 +16,7 @@ TEST(MetricsTest, RecordCallCountsByRpcCodeAndReason) {
   Metrics metrics;
   metrics.RecordCall(Rpc::kVerifyAccess, absl::OkStatus(), absl::Microseconds(300));
   metrics.RecordCall(Rpc::kVerifyAccess, absl::OkStatus(), absl::Microseconds(300));
-  metrics.RecordCall(Rpc::kRefreshTokens, MakeError(ErrorReason::kRefreshTokenReused, "reused"),
+  metrics.RecordCall(Rpc::kRefreshTokens, MakeError(ErrorReason::REFRESH_TOKEN_REUSED, "reused"),
                      absl::Milliseconds(2));
   const std::string text = metrics.Render();
   EXPECT_THAT(text,

@@ -131,16 +131,16 @@ TEST_F(AccessVerifierTest, TamperedOrTruncatedTokenFails) {
 
 // JWT failures come through with their own reasons.
 TEST_F(AccessVerifierTest, JwtFailuresKeepTheirReasons) {
-  EXPECT_TRUE(HasReason(Verify(""), ErrorReason::kTokenMalformed));
-  EXPECT_TRUE(HasReason(Verify("a.b.c"), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(""), ErrorReason::TOKEN_MALFORMED));
+  EXPECT_TRUE(HasReason(Verify("a.b.c"), ErrorReason::TOKEN_MALFORMED));
   EXPECT_TRUE(
-      HasReason(Verify(Sign(Claims(), *GeneratedKey(1))), ErrorReason::kTokenSignatureInvalid));
+      HasReason(Verify(Sign(Claims(), *GeneratedKey(1))), ErrorReason::TOKEN_SIGNATURE_INVALID));
   AccessClaims other_issuer = Claims();
   other_issuer.issuer = "someone-else";
-  EXPECT_TRUE(HasReason(Verify(Sign(other_issuer)), ErrorReason::kTokenIssuerMismatch));
+  EXPECT_TRUE(HasReason(Verify(Sign(other_issuer)), ErrorReason::TOKEN_ISSUER_MISMATCH));
   AccessClaims future = Claims();
   future.not_before = kNow + absl::Minutes(5);
-  EXPECT_TRUE(HasReason(Verify(Sign(future)), ErrorReason::kTokenNotYetValid));
+  EXPECT_TRUE(HasReason(Verify(Sign(future)), ErrorReason::TOKEN_NOT_YET_VALID));
 }
 
 // Expiry honours the configured clock-skew leeway.
@@ -149,7 +149,7 @@ TEST_F(AccessVerifierTest, ExpiredBeyondSkewFailsTokenExpired) {
   clock_.Set(Claims().expires_at + absl::Seconds(29));
   EXPECT_TRUE(Verify(token).ok());
   clock_.Set(Claims().expires_at + absl::Seconds(30));
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_EXPIRED));
 }
 
 // Old tokens verify while their key is published, and fail once it is dropped.
@@ -159,7 +159,7 @@ TEST_F(AccessVerifierTest, KeyRotationFollowsPublishedKeys) {
   EXPECT_TRUE(Verify(old_token).ok());
   EXPECT_TRUE(Verify(Sign(Claims(), *GeneratedKey(1))).ok());
   keys_.Replace(KeysOf(GeneratedKey(1)));
-  EXPECT_TRUE(HasReason(Verify(old_token), ErrorReason::kTokenSignatureInvalid));
+  EXPECT_TRUE(HasReason(Verify(old_token), ErrorReason::TOKEN_SIGNATURE_INVALID));
 }
 
 // Out of sync (no snapshot yet, or feed lost): UNAVAILABLE / SERVICE_NOT_READY.
@@ -167,11 +167,11 @@ TEST_F(AccessVerifierTest, NotInSyncFailsServiceNotReady) {
   RevocationSet fresh(absl::Minutes(16));
   AccessVerifier verifier(Options(), keys_, fresh, clock_);
   const std::string token = Sign(Claims());
-  EXPECT_TRUE(HasReason(verifier.Verify({token, "", {}}), ErrorReason::kServiceNotReady));
+  EXPECT_TRUE(HasReason(verifier.Verify({token, "", {}}), ErrorReason::SERVICE_NOT_READY));
 
   ASSERT_TRUE(Verify(token).ok());
   revocations_.MarkOutOfSync();
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kServiceNotReady));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::SERVICE_NOT_READY));
   revocations_.ReplaceAll({});
   EXPECT_TRUE(Verify(token).ok());
 }
@@ -180,7 +180,7 @@ TEST_F(AccessVerifierTest, NotInSyncFailsServiceNotReady) {
 TEST_F(AccessVerifierTest, RevokedSessionFailsTokenRevoked) {
   const std::string token = Sign(Claims());
   revocations_.AddSession(kSessionId, kNow);
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_REVOKED));
   AccessClaims other_session = Claims();
   other_session.session_id = "11111111-2222-4333-8444-555555555555";
   EXPECT_TRUE(Verify(Sign(other_session)).ok());
@@ -190,7 +190,7 @@ TEST_F(AccessVerifierTest, RevokedSessionFailsTokenRevoked) {
 TEST_F(AccessVerifierTest, SubjectRevokedAfterIatFailsTokenRevoked) {
   const AccessClaims claims = Claims();
   revocations_.AddSubject("alice", claims.issued_at + absl::Seconds(10));
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_REVOKED));
   AccessClaims bob = Claims();
   bob.subject = "bob";
   EXPECT_TRUE(Verify(Sign(bob)).ok());
@@ -209,12 +209,12 @@ TEST_F(AccessVerifierTest, RequiredRoleMissingFailsMissingRole) {
   const std::string token = Sign(Claims());
   EXPECT_TRUE(Verify(token, "", {"reader"}).ok());
   EXPECT_TRUE(Verify(token, "", {"writer", "reader", "reader"}).ok());
-  EXPECT_TRUE(HasReason(Verify(token, "", {"admin"}), ErrorReason::kMissingRole));
-  EXPECT_TRUE(HasReason(Verify(token, "", {"reader", "admin"}), ErrorReason::kMissingRole));
-  EXPECT_TRUE(HasReason(Verify(token, "", {"Reader"}), ErrorReason::kMissingRole));
+  EXPECT_TRUE(HasReason(Verify(token, "", {"admin"}), ErrorReason::MISSING_ROLE));
+  EXPECT_TRUE(HasReason(Verify(token, "", {"reader", "admin"}), ErrorReason::MISSING_ROLE));
+  EXPECT_TRUE(HasReason(Verify(token, "", {"Reader"}), ErrorReason::MISSING_ROLE));
   AccessClaims no_roles = Claims();
   no_roles.roles.clear();
-  EXPECT_TRUE(HasReason(Verify(Sign(no_roles), "", {"reader"}), ErrorReason::kMissingRole));
+  EXPECT_TRUE(HasReason(Verify(Sign(no_roles), "", {"reader"}), ErrorReason::MISSING_ROLE));
   EXPECT_TRUE(Verify(Sign(no_roles)).ok());
 }
 
@@ -227,8 +227,8 @@ TEST_F(AccessVerifierTest, RequestAudienceMismatchFailsAudienceMismatch) {
 
   EXPECT_TRUE(Verify(api_token, "").ok());
   EXPECT_TRUE(Verify(api_token, kDefaultAudience).ok());
-  EXPECT_TRUE(HasReason(Verify(api_token, "billing"), ErrorReason::kTokenAudienceMismatch));
-  EXPECT_TRUE(HasReason(Verify(billing_token, ""), ErrorReason::kTokenAudienceMismatch));
+  EXPECT_TRUE(HasReason(Verify(api_token, "billing"), ErrorReason::TOKEN_AUDIENCE_MISMATCH));
+  EXPECT_TRUE(HasReason(Verify(billing_token, ""), ErrorReason::TOKEN_AUDIENCE_MISMATCH));
   absl::StatusOr<AccessClaims> claims = Verify(billing_token, "billing");
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(claims->audience, "billing");
@@ -237,14 +237,14 @@ TEST_F(AccessVerifierTest, RequestAudienceMismatchFailsAudienceMismatch) {
 // A malformed audience or required role in the request is INVALID_REQUEST.
 TEST_F(AccessVerifierTest, MalformedRequestFieldsFailInvalidRequest) {
   const std::string token = Sign(Claims());
-  EXPECT_TRUE(HasReason(Verify(token, "api\n"), ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(HasReason(Verify(token, std::string("a\0i", 3)), ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(HasReason(Verify(token, std::string(256, 'a')), ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(HasReason(Verify(token, "\xC0\xAF"), ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(HasReason(Verify(token, "", {""}), ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(HasReason(Verify(token, "", {std::string(129, 'r')}), ErrorReason::kInvalidRequest));
+  EXPECT_TRUE(HasReason(Verify(token, "api\n"), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(Verify(token, std::string("a\0i", 3)), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(Verify(token, std::string(256, 'a')), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(Verify(token, "\xC0\xAF"), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(Verify(token, "", {""}), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(Verify(token, "", {std::string(129, 'r')}), ErrorReason::INVALID_REQUEST));
   std::vector<std::string> too_many(65, "reader");
-  EXPECT_TRUE(HasReason(Verify(token, "", too_many), ErrorReason::kInvalidRequest));
+  EXPECT_TRUE(HasReason(Verify(token, "", too_many), ErrorReason::INVALID_REQUEST));
 }
 
 // A token living longer than the access TTL (default 15 minutes, as the
@@ -258,9 +258,9 @@ TEST_F(AccessVerifierTest, LifetimeBeyondAccessTtlFailsTokenExpired) {
   claims.expires_at = claims.issued_at + absl::Minutes(15) + absl::Seconds(30);
   EXPECT_TRUE(Verify(Sign(claims)).ok());
   claims.expires_at = claims.issued_at + absl::Minutes(15) + absl::Seconds(30) + absl::Seconds(1);
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_EXPIRED));
   claims.expires_at = claims.issued_at + absl::Hours(2);
-  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(Verify(Sign(claims)), ErrorReason::TOKEN_EXPIRED));
 }
 
 // The TTL is the configured one: a longer TTL accepts that lifetime, no more.
@@ -272,7 +272,7 @@ TEST_F(AccessVerifierTest, LifetimeFollowsConfiguredAccessTtl) {
   claims.expires_at = claims.issued_at + absl::Minutes(60) + options.clock_skew;
   EXPECT_TRUE(longer.Verify({Sign(claims), "", {}}).ok());
   claims.expires_at += absl::Seconds(1);
-  EXPECT_TRUE(HasReason(longer.Verify({Sign(claims), "", {}}), ErrorReason::kTokenExpired));
+  EXPECT_TRUE(HasReason(longer.Verify({Sign(claims), "", {}}), ErrorReason::TOKEN_EXPIRED));
 }
 
 // The token size cap is limits.max_access_token_bytes (--max-token-bytes),
@@ -283,7 +283,7 @@ TEST_F(AccessVerifierTest, ConfiguredTokenSizeLimitApplies) {
   claims.roles.push_back(std::string(9000, 'r'));
   const std::string token = Sign(claims);
   ASSERT_GT(token.size(), size_t{8192});
-  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(Verify(token), ErrorReason::TOKEN_MALFORMED));
 
   AccessVerifierOptions options = Options();
   options.limits.max_access_token_bytes = token.size();
@@ -294,7 +294,7 @@ TEST_F(AccessVerifierTest, ConfiguredTokenSizeLimitApplies) {
 
   options.limits.max_access_token_bytes = token.size() - 1;
   AccessVerifier below(options, keys_, revocations_, clock_);
-  EXPECT_TRUE(HasReason(below.Verify({token, "", {}}), ErrorReason::kTokenMalformed));
+  EXPECT_TRUE(HasReason(below.Verify({token, "", {}}), ErrorReason::TOKEN_MALFORMED));
 }
 
 }  // namespace

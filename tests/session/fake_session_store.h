@@ -144,7 +144,7 @@ class FakeSessionStore final : public SessionStore {
     // reports a constraint violation (SQLSTATE class 23).
     if (sessions_.contains(session.session_id) || session.token_hash.size() != 32 ||
         session.expires_at > session.absolute_expires_at) {
-      return MakeError(ErrorReason::kInvalidRequest, "request rejected by the database");
+      return MakeError(ErrorReason::INVALID_REQUEST, "request rejected by the database");
     }
     StoredSession stored;
     stored.row.session_id = session.session_id;
@@ -396,9 +396,9 @@ class FakeSessionStore final : public SessionStore {
         --*succeed_remaining_;
       }
     }
-    if (unavailable_) return MakeError(ErrorReason::kDatabaseUnavailable, "database is down");
+    if (unavailable_) return MakeError(ErrorReason::DATABASE_UNAVAILABLE, "database is down");
     if (clock_ != nullptr && clock_->Now() >= deadline) {
-      return MakeError(ErrorReason::kDatabaseUnavailable, "database deadline passed");
+      return MakeError(ErrorReason::DATABASE_UNAVAILABLE, "database deadline passed");
     }
     return absl::OkStatus();
   }

@@ -110,9 +110,9 @@ TEST(RequestValidationTest, SubjectOneAnd255BytesSucceed) {
 
 // Empty and 256-byte subjects fail with INVALID_SUBJECT.
 TEST(RequestValidationTest, SubjectEmptyOr256BytesFailsInvalidSubject) {
-  EXPECT_TRUE(FailsWith(ValidateSubject(""), ErrorReason::kInvalidSubject));
-  EXPECT_TRUE(FailsWith(ValidateSubject(std::string(256, 'a')), ErrorReason::kInvalidSubject));
-  EXPECT_TRUE(FailsWith(ValidateSubject(std::string(100000, 'a')), ErrorReason::kInvalidSubject));
+  EXPECT_TRUE(FailsWith(ValidateSubject(""), ErrorReason::INVALID_SUBJECT));
+  EXPECT_TRUE(FailsWith(ValidateSubject(std::string(256, 'a')), ErrorReason::INVALID_SUBJECT));
+  EXPECT_TRUE(FailsWith(ValidateSubject(std::string(100000, 'a')), ErrorReason::INVALID_SUBJECT));
 }
 
 // Multibyte UTF-8 is accepted, and the limit counts bytes, not characters.
@@ -125,13 +125,13 @@ TEST(RequestValidationTest, SubjectMultibyteSucceedsWithinByteLimit) {
   EXPECT_TRUE(ValidateSubject(cjk_255).ok());
   std::string emoji_256;
   for (int i = 0; i < 64; ++i) emoji_256 += "\xF0\x9F\x98\x80";  // 64 × 4 = 256 bytes.
-  EXPECT_TRUE(FailsWith(ValidateSubject(emoji_256), ErrorReason::kInvalidSubject));
+  EXPECT_TRUE(FailsWith(ValidateSubject(emoji_256), ErrorReason::INVALID_SUBJECT));
 }
 
 // Overlong, surrogate, truncated and out-of-range sequences fail with INVALID_SUBJECT.
 TEST(RequestValidationTest, SubjectInvalidUtf8FailsInvalidSubject) {
   for (const std::string& s : InvalidUtf8()) {
-    EXPECT_TRUE(FailsWith(ValidateSubject(absl::StrCat("user", s)), ErrorReason::kInvalidSubject))
+    EXPECT_TRUE(FailsWith(ValidateSubject(absl::StrCat("user", s)), ErrorReason::INVALID_SUBJECT))
         << absl::CEscape(s);
   }
 }
@@ -139,7 +139,7 @@ TEST(RequestValidationTest, SubjectInvalidUtf8FailsInvalidSubject) {
 // NUL, newline, DEL, U+0085 and other controls fail with INVALID_SUBJECT.
 TEST(RequestValidationTest, SubjectControlCharacterFailsInvalidSubject) {
   for (const std::string& s : ControlCharacters()) {
-    EXPECT_TRUE(FailsWith(ValidateSubject(s), ErrorReason::kInvalidSubject)) << absl::CEscape(s);
+    EXPECT_TRUE(FailsWith(ValidateSubject(s), ErrorReason::INVALID_SUBJECT)) << absl::CEscape(s);
   }
 }
 
@@ -158,16 +158,16 @@ TEST(RequestValidationTest, SubjectErrorMessageOmitsValue) {
 
 // Audience: 1–255 bytes of printable UTF-8, else the given reason.
 TEST(RequestValidationTest, AudienceBoundsFailWithGivenReason) {
-  EXPECT_TRUE(ValidateAudience("a", ErrorReason::kInvalidClaims).ok());
-  EXPECT_TRUE(ValidateAudience(std::string(255, 'a'), ErrorReason::kInvalidClaims).ok());
+  EXPECT_TRUE(ValidateAudience("a", ErrorReason::INVALID_CLAIMS).ok());
+  EXPECT_TRUE(ValidateAudience(std::string(255, 'a'), ErrorReason::INVALID_CLAIMS).ok());
   EXPECT_TRUE(
-      FailsWith(ValidateAudience("", ErrorReason::kInvalidClaims), ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(FailsWith(ValidateAudience(std::string(256, 'a'), ErrorReason::kInvalidRequest),
-                        ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(FailsWith(ValidateAudience("a\nb", ErrorReason::kInvalidRequest),
-                        ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(FailsWith(ValidateAudience("\xC0\xAF", ErrorReason::kInvalidClaims),
-                        ErrorReason::kInvalidClaims));
+      FailsWith(ValidateAudience("", ErrorReason::INVALID_CLAIMS), ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(FailsWith(ValidateAudience(std::string(256, 'a'), ErrorReason::INVALID_REQUEST),
+                        ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(FailsWith(ValidateAudience("a\nb", ErrorReason::INVALID_REQUEST),
+                        ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(FailsWith(ValidateAudience("\xC0\xAF", ErrorReason::INVALID_CLAIMS),
+                        ErrorReason::INVALID_CLAIMS));
 }
 
 // --- Roles -------------------------------------------------------------------
@@ -180,7 +180,7 @@ std::vector<std::string> NumberedRoles(int n) {
 
 // No roles at all is fine.
 TEST(RequestValidationTest, RolesEmptyListSucceeds) {
-  absl::StatusOr<std::vector<std::string>> roles = NormalizeRoles({}, ErrorReason::kInvalidClaims);
+  absl::StatusOr<std::vector<std::string>> roles = NormalizeRoles({}, ErrorReason::INVALID_CLAIMS);
   ASSERT_TRUE(roles.ok()) << roles.status();
   EXPECT_TRUE(roles->empty());
 }
@@ -189,43 +189,43 @@ TEST(RequestValidationTest, RolesEmptyListSucceeds) {
 TEST(RequestValidationTest, Roles64Succeed) {
   const std::vector<std::string> input = NumberedRoles(64);
   absl::StatusOr<std::vector<std::string>> roles =
-      NormalizeRoles(input, ErrorReason::kInvalidClaims);
+      NormalizeRoles(input, ErrorReason::INVALID_CLAIMS);
   ASSERT_TRUE(roles.ok()) << roles.status();
   EXPECT_EQ(*roles, input);
 }
 
 // 65 roles fail with the given reason.
 TEST(RequestValidationTest, Roles65FailInvalidClaims) {
-  EXPECT_TRUE(FailsWith(NormalizeRoles(NumberedRoles(65), ErrorReason::kInvalidClaims).status(),
-                        ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(FailsWith(NormalizeRoles(NumberedRoles(65), ErrorReason::kInvalidRequest).status(),
-                        ErrorReason::kInvalidRequest));
+  EXPECT_TRUE(FailsWith(NormalizeRoles(NumberedRoles(65), ErrorReason::INVALID_CLAIMS).status(),
+                        ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(FailsWith(NormalizeRoles(NumberedRoles(65), ErrorReason::INVALID_REQUEST).status(),
+                        ErrorReason::INVALID_REQUEST));
 }
 
 // An empty role fails with the given reason.
 TEST(RequestValidationTest, RolesEmptyRoleFailsInvalidClaims) {
-  EXPECT_TRUE(FailsWith(NormalizeRoles({"admin", ""}, ErrorReason::kInvalidClaims).status(),
-                        ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(FailsWith(NormalizeRoles({"admin", ""}, ErrorReason::INVALID_CLAIMS).status(),
+                        ErrorReason::INVALID_CLAIMS));
 }
 
 // A role of 128 bytes is accepted, 129 bytes fails.
 TEST(RequestValidationTest, Roles129BytesFailsInvalidClaims) {
-  EXPECT_TRUE(NormalizeRoles({std::string(128, 'r')}, ErrorReason::kInvalidClaims).ok());
+  EXPECT_TRUE(NormalizeRoles({std::string(128, 'r')}, ErrorReason::INVALID_CLAIMS).ok());
   EXPECT_TRUE(FailsWith(
-      NormalizeRoles({"admin", std::string(129, 'r')}, ErrorReason::kInvalidClaims).status(),
-      ErrorReason::kInvalidClaims));
+      NormalizeRoles({"admin", std::string(129, 'r')}, ErrorReason::INVALID_CLAIMS).status(),
+      ErrorReason::INVALID_CLAIMS));
 }
 
 // Roles with invalid UTF-8 or control characters fail with the given reason.
 TEST(RequestValidationTest, RolesBadTextFailsInvalidClaims) {
   for (const std::string& s : InvalidUtf8()) {
-    EXPECT_TRUE(FailsWith(NormalizeRoles({s}, ErrorReason::kInvalidClaims).status(),
-                          ErrorReason::kInvalidClaims))
+    EXPECT_TRUE(FailsWith(NormalizeRoles({s}, ErrorReason::INVALID_CLAIMS).status(),
+                          ErrorReason::INVALID_CLAIMS))
         << absl::CEscape(s);
   }
   for (const std::string& s : ControlCharacters()) {
-    EXPECT_TRUE(FailsWith(NormalizeRoles({s}, ErrorReason::kInvalidClaims).status(),
-                          ErrorReason::kInvalidClaims))
+    EXPECT_TRUE(FailsWith(NormalizeRoles({s}, ErrorReason::INVALID_CLAIMS).status(),
+                          ErrorReason::INVALID_CLAIMS))
         << absl::CEscape(s);
   }
 }
@@ -233,7 +233,7 @@ TEST(RequestValidationTest, RolesBadTextFailsInvalidClaims) {
 // Duplicates are dropped; the first occurrence keeps its position.
 TEST(RequestValidationTest, RolesDuplicatesDroppedKeepingOrder) {
   absl::StatusOr<std::vector<std::string>> roles =
-      NormalizeRoles({"b", "a", "b", "c", "a", "b"}, ErrorReason::kInvalidClaims);
+      NormalizeRoles({"b", "a", "b", "c", "a", "b"}, ErrorReason::INVALID_CLAIMS);
   ASSERT_TRUE(roles.ok()) << roles.status();
   EXPECT_EQ(*roles, (std::vector<std::string>{"b", "a", "c"}));
 }
@@ -246,7 +246,7 @@ ClientMetadata Client(std::string user_agent, std::string ip) {
 
 // Empty metadata is accepted.
 TEST(RequestValidationTest, ClientEmptySucceeds) {
-  EXPECT_TRUE(ValidateClient({}, ErrorReason::kInvalidClaims).ok());
+  EXPECT_TRUE(ValidateClient({}, ErrorReason::INVALID_CLAIMS).ok());
 }
 
 // IPv4 and IPv6 literals are accepted.
@@ -255,46 +255,46 @@ TEST(RequestValidationTest, ClientIpv4AndIpv6Succeed) {
        {"192.0.2.1", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::1", "::", "fe80::1",
         "::ffff:192.0.2.1", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
         "2001:0db8:0000:0000:0000:0000:0000:0001"}) {
-    EXPECT_TRUE(ValidateClient(Client("", ip), ErrorReason::kInvalidClaims).ok()) << ip;
+    EXPECT_TRUE(ValidateClient(Client("", ip), ErrorReason::INVALID_CLAIMS).ok()) << ip;
   }
 }
 
 // An IP with a NUL and trailing garbage fails (c_str() must not cut it short).
 TEST(RequestValidationTest, ClientIpWithNulFailsInvalidClaims) {
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("", "1.2.3.4\0x"s), ErrorReason::kInvalidClaims),
-                        ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("", "::1\0"s), ErrorReason::kInvalidClaims),
-                        ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(FailsWith(ValidateClient(Client("", "1.2.3.4\0x"s), ErrorReason::INVALID_CLAIMS),
+                        ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(FailsWith(ValidateClient(Client("", "::1\0"s), ErrorReason::INVALID_CLAIMS),
+                        ErrorReason::INVALID_CLAIMS));
 }
 
 // Anything that is not an IP literal fails with the given reason.
 TEST(RequestValidationTest, ClientNotAnIpFailsInvalidClaims) {
   for (const char* ip : {"not-an-ip", "localhost", "1.2.3.4 ", " 1.2.3.4", "256.1.1.1", "1.2.3",
                          "1.2.3.4:80", "[::1]", "fe80::1%eth0", "2001:db8:::1", "1.2.3.4/24"}) {
-    EXPECT_TRUE(FailsWith(ValidateClient(Client("", ip), ErrorReason::kInvalidClaims),
-                          ErrorReason::kInvalidClaims))
+    EXPECT_TRUE(FailsWith(ValidateClient(Client("", ip), ErrorReason::INVALID_CLAIMS),
+                          ErrorReason::INVALID_CLAIMS))
         << ip;
   }
   EXPECT_TRUE(
-      FailsWith(ValidateClient(Client("", std::string(100, '1')), ErrorReason::kInvalidRequest),
-                ErrorReason::kInvalidRequest));
+      FailsWith(ValidateClient(Client("", std::string(100, '1')), ErrorReason::INVALID_REQUEST),
+                ErrorReason::INVALID_REQUEST));
 }
 
 // A user agent of 512 bytes is accepted, 513 fails.
 TEST(RequestValidationTest, ClientUserAgent513BytesFailsInvalidClaims) {
   EXPECT_TRUE(
-      ValidateClient(Client(std::string(512, 'u'), "::1"), ErrorReason::kInvalidClaims).ok());
+      ValidateClient(Client(std::string(512, 'u'), "::1"), ErrorReason::INVALID_CLAIMS).ok());
   EXPECT_TRUE(
-      FailsWith(ValidateClient(Client(std::string(513, 'u'), "::1"), ErrorReason::kInvalidClaims),
-                ErrorReason::kInvalidClaims));
+      FailsWith(ValidateClient(Client(std::string(513, 'u'), "::1"), ErrorReason::INVALID_CLAIMS),
+                ErrorReason::INVALID_CLAIMS));
 }
 
 // A user agent with invalid UTF-8 or a control character fails.
 TEST(RequestValidationTest, ClientUserAgentBadTextFailsInvalidClaims) {
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("Mozilla\xC0\xAF", ""), ErrorReason::kInvalidClaims),
-                        ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("Mozilla\r\nX: y", ""), ErrorReason::kInvalidClaims),
-                        ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(FailsWith(ValidateClient(Client("Mozilla\xC0\xAF", ""), ErrorReason::INVALID_CLAIMS),
+                        ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(FailsWith(ValidateClient(Client("Mozilla\r\nX: y", ""), ErrorReason::INVALID_CLAIMS),
+                        ErrorReason::INVALID_CLAIMS));
 }
 
 // --- Revoke reason -----------------------------------------------------------
@@ -303,13 +303,13 @@ TEST(RequestValidationTest, ClientUserAgentBadTextFailsInvalidClaims) {
 TEST(RequestValidationTest, RevokeReason257BytesFailsInvalidRequest) {
   EXPECT_TRUE(ValidateRevokeReason("").ok());
   EXPECT_TRUE(ValidateRevokeReason(std::string(256, 'r')).ok());
-  EXPECT_TRUE(FailsWith(ValidateRevokeReason(std::string(257, 'r')), ErrorReason::kInvalidRequest));
+  EXPECT_TRUE(FailsWith(ValidateRevokeReason(std::string(257, 'r')), ErrorReason::INVALID_REQUEST));
 }
 
 // A revoke reason with bad text fails with INVALID_REQUEST.
 TEST(RequestValidationTest, RevokeReasonBadTextFailsInvalidRequest) {
-  EXPECT_TRUE(FailsWith(ValidateRevokeReason("logout\n"), ErrorReason::kInvalidRequest));
-  EXPECT_TRUE(FailsWith(ValidateRevokeReason("\xED\xA0\x80"), ErrorReason::kInvalidRequest));
+  EXPECT_TRUE(FailsWith(ValidateRevokeReason("logout\n"), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(FailsWith(ValidateRevokeReason("\xED\xA0\x80"), ErrorReason::INVALID_REQUEST));
 }
 
 }  // namespace

@@ -211,7 +211,7 @@ TEST_F(SessionServiceTest, IssueBadSubjectFailsInvalidSubjectWithoutStoreCall) {
   for (const std::string& subject :
        {std::string(), std::string(256, 's'), std::string("a\nb"), std::string("a\0b", 3),
         std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
-    EXPECT_TRUE(HasReason(Issue(subject).status(), ErrorReason::kInvalidSubject))
+    EXPECT_TRUE(HasReason(Issue(subject).status(), ErrorReason::INVALID_SUBJECT))
         << absl::CEscape(subject);
   }
   EXPECT_EQ(store_.calls().total(), 0);
@@ -222,20 +222,20 @@ TEST_F(SessionServiceTest, IssueBadSubjectFailsInvalidSubjectWithoutStoreCall) {
 TEST_F(SessionServiceTest, IssueBadRoleFailsInvalidClaimsWithoutStoreCall) {
   std::vector<std::string> too_many;
   for (int i = 0; i < 65; ++i) too_many.push_back(absl::StrCat("r", i));
-  EXPECT_TRUE(HasReason(Issue("alice", too_many).status(), ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(HasReason(Issue("alice", {"ok", ""}).status(), ErrorReason::kInvalidClaims));
+  EXPECT_TRUE(HasReason(Issue("alice", too_many).status(), ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(HasReason(Issue("alice", {"ok", ""}).status(), ErrorReason::INVALID_CLAIMS));
   EXPECT_TRUE(
-      HasReason(Issue("alice", {std::string(129, 'r')}).status(), ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(HasReason(Issue("alice", {"bad\x7F"}).status(), ErrorReason::kInvalidClaims));
+      HasReason(Issue("alice", {std::string(129, 'r')}).status(), ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(HasReason(Issue("alice", {"bad\x7F"}).status(), ErrorReason::INVALID_CLAIMS));
   EXPECT_EQ(store_.calls().total(), 0);
 }
 
 // An invalid audience fails with INVALID_CLAIMS before the store is called.
 TEST_F(SessionServiceTest, IssueBadAudienceFailsInvalidClaimsWithoutStoreCall) {
   EXPECT_TRUE(
-      HasReason(Issue("alice", {}, std::string(256, 'a')).status(), ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(HasReason(Issue("alice", {}, "api\n").status(), ErrorReason::kInvalidClaims));
-  EXPECT_TRUE(HasReason(Issue("alice", {}, "\xFF").status(), ErrorReason::kInvalidClaims));
+      HasReason(Issue("alice", {}, std::string(256, 'a')).status(), ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(HasReason(Issue("alice", {}, "api\n").status(), ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(HasReason(Issue("alice", {}, "\xFF").status(), ErrorReason::INVALID_CLAIMS));
   EXPECT_EQ(store_.calls().total(), 0);
 }
 
@@ -249,7 +249,7 @@ TEST_F(SessionServiceTest, IssueBadClientFailsInvalidClaimsWithoutStoreCall) {
     request.subject = "alice";
     request.client = client;
     EXPECT_TRUE(
-        HasReason(service_->Issue(request, Deadline()).status(), ErrorReason::kInvalidClaims));
+        HasReason(service_->Issue(request, Deadline()).status(), ErrorReason::INVALID_CLAIMS));
   }
   EXPECT_EQ(store_.calls().total(), 0);
 }
@@ -267,7 +267,7 @@ TEST_F(SessionServiceTest, IssueDefaultAudienceApplied) {
   ASSERT_TRUE(named.ok()) << named.status();
   EXPECT_TRUE(VerifyJwt(named->access_token, "billing").ok());
   EXPECT_TRUE(HasReason(VerifyJwt(named->access_token, kDefaultAudience).status(),
-                        ErrorReason::kTokenAudienceMismatch));
+                        ErrorReason::TOKEN_AUDIENCE_MISMATCH));
 }
 
 // Duplicate roles are issued once, in first-occurrence order.
@@ -363,13 +363,13 @@ TEST_F(SessionServiceTest, RefreshReusedTokenRevokesFamily) {
   ASSERT_TRUE(VerifyAccess(first->access_token).ok());
   clock_.Advance(options_.reuse_grace + absl::Microseconds(1));
 
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
   EXPECT_TRUE(RowRevoked(issued->session_id));
   EXPECT_TRUE(revocations_.IsRevoked(issued->session_id, "alice", clock_.Now()));
-  EXPECT_TRUE(HasReason(Refresh(first->refresh_token).status(), ErrorReason::kSessionRevoked));
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kSessionRevoked));
-  EXPECT_TRUE(HasReason(VerifyAccess(first->access_token).status(), ErrorReason::kTokenRevoked));
-  EXPECT_TRUE(HasReason(VerifyAccess(issued->access_token).status(), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(Refresh(first->refresh_token).status(), ErrorReason::SESSION_REVOKED));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::SESSION_REVOKED));
+  EXPECT_TRUE(HasReason(VerifyAccess(first->access_token).status(), ErrorReason::TOKEN_REVOKED));
+  EXPECT_TRUE(HasReason(VerifyAccess(issued->access_token).status(), ErrorReason::TOKEN_REVOKED));
 }
 
 // Once the successor has been used, the previous token is reuse even in grace.
@@ -381,8 +381,8 @@ TEST_F(SessionServiceTest, RefreshParentAfterSuccessorUsedIsReused) {
   absl::StatusOr<IssuedTokens> t2 = Refresh(t1->refresh_token);
   ASSERT_TRUE(t2.ok());
   clock_.Advance(absl::Seconds(1));
-  EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::kRefreshTokenReused));
-  EXPECT_TRUE(HasReason(Refresh(t2->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
+  EXPECT_TRUE(HasReason(Refresh(t2->refresh_token).status(), ErrorReason::SESSION_REVOKED));
 }
 
 // A chain of 100 rotations works, every token is new, and the generation counts them.
@@ -412,9 +412,9 @@ TEST_F(SessionServiceTest, RefreshFiveGenerationsOldIsReused) {
     ASSERT_TRUE(next.ok()) << next.status();
     current = next->refresh_token;
   }
-  EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
   EXPECT_TRUE(RowRevoked(t0->session_id));
-  EXPECT_TRUE(HasReason(Refresh(current).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(Refresh(current).status(), ErrorReason::SESSION_REVOKED));
 }
 
 // Reuse is recognised however old the presented generation is: an authentic
@@ -429,7 +429,7 @@ TEST_F(SessionServiceTest, RefreshAnyGenerationsOldIsReused) {
       ASSERT_TRUE(next.ok()) << next.status();
       current = next->refresh_token;
     }
-    EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::kRefreshTokenReused))
+    EXPECT_TRUE(HasReason(Refresh(t0->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED))
         << "age " << age;
     EXPECT_TRUE(RowRevoked(t0->session_id)) << "age " << age;
   }
@@ -444,7 +444,7 @@ TEST_F(SessionServiceTest, RefreshForgedTokenFailsInvalidAndRevokesNothing) {
   clock_.Advance(absl::Minutes(1));
   const RefreshToken forged{*ParseUuid(issued->session_id), RandomBytes(32)};
   EXPECT_TRUE(
-      HasReason(Refresh(FormatRefreshToken(forged)).status(), ErrorReason::kRefreshTokenInvalid));
+      HasReason(Refresh(FormatRefreshToken(forged)).status(), ErrorReason::REFRESH_TOKEN_INVALID));
   // (The successor of a forged token, derived with the server's own key, would
   // carry a valid tag: only the key's holder can make one, and it is taken
   // for a copy of an old generation, i.e. reuse. See RefreshAnyGenerations…)
@@ -453,7 +453,7 @@ TEST_F(SessionServiceTest, RefreshForgedTokenFailsInvalidAndRevokesNothing) {
   const RefreshToken other_successor =
       other_chain.Successor(*ParseRefreshToken(issued->refresh_token));
   EXPECT_TRUE(HasReason(Refresh(FormatRefreshToken(other_successor)).status(),
-                        ErrorReason::kRefreshTokenInvalid));
+                        ErrorReason::REFRESH_TOKEN_INVALID));
   EXPECT_FALSE(RowRevoked(issued->session_id));
   EXPECT_EQ(revocations_.size(), 0u);
   EXPECT_TRUE(Refresh(first->refresh_token).ok());
@@ -463,7 +463,7 @@ TEST_F(SessionServiceTest, RefreshForgedTokenFailsInvalidAndRevokesNothing) {
 TEST_F(SessionServiceTest, RefreshUnknownSessionFailsInvalid) {
   const RefreshToken unknown = chain_.NewToken(NewUuidV4());
   EXPECT_TRUE(
-      HasReason(Refresh(FormatRefreshToken(unknown)).status(), ErrorReason::kRefreshTokenInvalid));
+      HasReason(Refresh(FormatRefreshToken(unknown)).status(), ErrorReason::REFRESH_TOKEN_INVALID));
   EXPECT_EQ(store_.calls().rotate_session, 1);
 }
 
@@ -478,7 +478,7 @@ TEST_F(SessionServiceTest, RefreshMalformedFailsInvalidWithoutStoreCall) {
         absl::StrCat("tsr2_", good.substr(5)), good.substr(0, good.size() - 1), good + "A",
         absl::StrCat(good.substr(0, 10), "+", good.substr(11)), std::string(1 << 20, 'A'),
         absl::StrCat(" ", good.substr(1)), absl::StrCat("Bearer ", good)}) {
-    EXPECT_TRUE(HasReason(Refresh(bad).status(), ErrorReason::kRefreshTokenInvalid))
+    EXPECT_TRUE(HasReason(Refresh(bad).status(), ErrorReason::REFRESH_TOKEN_INVALID))
         << absl::CEscape(bad.substr(0, 80));
   }
   EXPECT_EQ(store_.calls().total(), 0);
@@ -491,7 +491,7 @@ TEST_F(SessionServiceTest, RefreshBadClientFailsInvalidRequestWithoutStoreCall) 
   ASSERT_TRUE(issued.ok());
   store_.ResetCalls();
   EXPECT_TRUE(HasReason(Refresh(issued->refresh_token, ClientMetadata{"ua", "bogus"}).status(),
-                        ErrorReason::kInvalidRequest));
+                        ErrorReason::INVALID_REQUEST));
   EXPECT_EQ(store_.calls().total(), 0);
   EXPECT_EQ(Generation(issued->session_id), 0);
 }
@@ -519,7 +519,7 @@ TEST_F(SessionServiceTest, RefreshAfterIdleTtlFailsExpired) {
   clock_.Advance(options_.refresh_idle_ttl - absl::Seconds(1));
   EXPECT_TRUE(Refresh(a->refresh_token).ok());
   clock_.Advance(absl::Seconds(1));
-  EXPECT_TRUE(HasReason(Refresh(b->refresh_token).status(), ErrorReason::kRefreshTokenExpired));
+  EXPECT_TRUE(HasReason(Refresh(b->refresh_token).status(), ErrorReason::REFRESH_TOKEN_EXPIRED));
   EXPECT_FALSE(RowRevoked(b->session_id));
   EXPECT_EQ(revocations_.size(), 0u);
 }
@@ -548,7 +548,7 @@ TEST_F(SessionServiceTest, RefreshPastAbsoluteTtlFailsExpiredDespiteActivity) {
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(last->refresh_expires_at, absolute);
   clock_.Set(absolute);
-  EXPECT_TRUE(HasReason(Refresh(last->refresh_token).status(), ErrorReason::kRefreshTokenExpired));
+  EXPECT_TRUE(HasReason(Refresh(last->refresh_token).status(), ErrorReason::REFRESH_TOKEN_EXPIRED));
 }
 
 // With the grace window disabled, an immediate retry of the previous token is reuse.
@@ -560,7 +560,7 @@ TEST_F(SessionServiceTest, RefreshGraceZeroImmediateRetryIsReused) {
   ASSERT_TRUE(issued.ok());
   absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
   ASSERT_TRUE(first.ok());
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kRefreshTokenReused));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
   EXPECT_TRUE(RowRevoked(issued->session_id));
 }
 
@@ -588,7 +588,7 @@ TEST_F(SessionServiceTest, StoreUnavailablePropagatesDatabaseUnavailable) {
   absl::StatusOr<IssuedTokens> issued = Issue();
   ASSERT_TRUE(issued.ok());
   store_.SetUnavailable(true);
-  const ErrorReason kDown = ErrorReason::kDatabaseUnavailable;
+  const ErrorReason kDown = ErrorReason::DATABASE_UNAVAILABLE;
   EXPECT_TRUE(HasReason(Issue().status(), kDown));
   EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), kDown));
   EXPECT_TRUE(HasReason(service_->RevokeAll("alice", "", Deadline()).status(), kDown));
@@ -629,11 +629,11 @@ TEST_F(SessionServiceTest, RevokeAllCountsLiveSessionsAndRevokesThem) {
   absl::StatusOr<int64_t> revoked = service_->RevokeAll("alice", "password reset", Deadline());
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   EXPECT_EQ(*revoked, 2);
-  EXPECT_TRUE(HasReason(Refresh(a1->refresh_token).status(), ErrorReason::kSessionRevoked));
-  EXPECT_TRUE(HasReason(Refresh(a2->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(Refresh(a1->refresh_token).status(), ErrorReason::SESSION_REVOKED));
+  EXPECT_TRUE(HasReason(Refresh(a2->refresh_token).status(), ErrorReason::SESSION_REVOKED));
   EXPECT_TRUE(Refresh(b1->refresh_token).ok());
   EXPECT_EQ(store_.SubjectRevokedAt("alice"), clock_.Now());
-  EXPECT_TRUE(HasReason(VerifyAccess(a1->access_token).status(), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(VerifyAccess(a1->access_token).status(), ErrorReason::TOKEN_REVOKED));
   EXPECT_TRUE(VerifyAccess(b1->access_token).ok());
 
   // Repeating it finds nothing left to revoke.
@@ -669,11 +669,11 @@ TEST_F(SessionServiceTest, IssueSameSecondAfterRevokeAllSucceeds) {
 // RevokeAll validates subject and reason before the store is called.
 TEST_F(SessionServiceTest, RevokeAllBadInputFailsWithoutStoreCall) {
   EXPECT_TRUE(
-      HasReason(service_->RevokeAll("", "", Deadline()).status(), ErrorReason::kInvalidSubject));
+      HasReason(service_->RevokeAll("", "", Deadline()).status(), ErrorReason::INVALID_SUBJECT));
   EXPECT_TRUE(HasReason(service_->RevokeAll(std::string(256, 'a'), "", Deadline()).status(),
-                        ErrorReason::kInvalidSubject));
+                        ErrorReason::INVALID_SUBJECT));
   EXPECT_TRUE(HasReason(service_->RevokeAll("alice", std::string(257, 'r'), Deadline()).status(),
-                        ErrorReason::kInvalidRequest));
+                        ErrorReason::INVALID_REQUEST));
   EXPECT_EQ(store_.calls().total(), 0);
   EXPECT_EQ(revocations_.size(), 0u);
 }
@@ -690,8 +690,8 @@ TEST_F(SessionServiceTest, RevokeSessionTrueThenFalse) {
   EXPECT_FALSE(*second);
   EXPECT_EQ(store_.Find(issued->session_id)->row.revoke_reason, "logout");
   EXPECT_TRUE(revocations_.IsRevoked(issued->session_id, "alice", clock_.Now()));
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kSessionRevoked));
-  EXPECT_TRUE(HasReason(VerifyAccess(issued->access_token).status(), ErrorReason::kTokenRevoked));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::SESSION_REVOKED));
+  EXPECT_TRUE(HasReason(VerifyAccess(issued->access_token).status(), ErrorReason::TOKEN_REVOKED));
 }
 
 // An unknown but well-formed session id is false, not an error.
@@ -721,13 +721,13 @@ TEST_F(SessionServiceTest, RevokeSessionBadIdFailsInvalidSessionId) {
         std::string("0b8f5a34-4c55-4e8e-9a53-3bb2b2f1c2dz"),
         std::string("0b8f5a34-4c55-4e8e-9a53-3bb2b2f1c2d1 ")}) {
     EXPECT_TRUE(HasReason(service_->RevokeSession(id, "", Deadline()).status(),
-                          ErrorReason::kInvalidSessionId))
+                          ErrorReason::INVALID_SESSION_ID))
         << id;
   }
   EXPECT_TRUE(HasReason(
       service_->RevokeSession(UuidToString(NewUuidV4()), std::string(257, 'r'), Deadline())
           .status(),
-      ErrorReason::kInvalidRequest));
+      ErrorReason::INVALID_REQUEST));
   EXPECT_EQ(store_.calls().total(), 0);
 }
 
@@ -830,7 +830,7 @@ TEST_F(SessionServiceTest, ListSessionsPageSize1000CappedAt100) {
 // A negative page size is INVALID_REQUEST without a store call.
 TEST_F(SessionServiceTest, ListSessionsNegativePageSizeFailsInvalidRequest) {
   EXPECT_TRUE(HasReason(service_->ListSessions("alice", -1, "", Deadline()).status(),
-                        ErrorReason::kInvalidRequest));
+                        ErrorReason::INVALID_REQUEST));
   EXPECT_EQ(store_.calls().total(), 0);
 }
 
@@ -846,19 +846,19 @@ TEST_F(SessionServiceTest, ListSessionsForeignPageTokenFailsInvalidPageToken) {
   store_.ResetCalls();
   EXPECT_TRUE(
       HasReason(service_->ListSessions("alice", 1, bobs->next_page_token, Deadline()).status(),
-                ErrorReason::kInvalidPageToken));
+                ErrorReason::INVALID_PAGE_TOKEN));
   EXPECT_TRUE(HasReason(service_->ListSessions("alice", 1, "garbage!", Deadline()).status(),
-                        ErrorReason::kInvalidPageToken));
+                        ErrorReason::INVALID_PAGE_TOKEN));
   EXPECT_TRUE(
       HasReason(service_->ListSessions("alice", 1, std::string(10000, 'A'), Deadline()).status(),
-                ErrorReason::kInvalidPageToken));
+                ErrorReason::INVALID_PAGE_TOKEN));
   EXPECT_EQ(store_.calls().total(), 0);
 }
 
 // An invalid subject is INVALID_SUBJECT without a store call.
 TEST_F(SessionServiceTest, ListSessionsBadSubjectFailsInvalidSubject) {
   EXPECT_TRUE(HasReason(service_->ListSessions("", 10, "", Deadline()).status(),
-                        ErrorReason::kInvalidSubject));
+                        ErrorReason::INVALID_SUBJECT));
   EXPECT_EQ(store_.calls().total(), 0);
 }
 
@@ -935,18 +935,18 @@ TEST_F(SessionServiceTest, ForgedRefreshesRateLimitedButGenuineOneSucceeds) {
   std::string forged = issued->refresh_token;
   forged[20] = forged[20] == 'A' ? 'B' : 'A';
   for (int i = 0; i < 5; ++i) {
-    EXPECT_TRUE(HasReason(Refresh(forged).status(), ErrorReason::kRefreshTokenInvalid)) << i;
+    EXPECT_TRUE(HasReason(Refresh(forged).status(), ErrorReason::REFRESH_TOKEN_INVALID)) << i;
   }
-  EXPECT_TRUE(HasReason(Refresh(forged).status(), ErrorReason::kRateLimited));
-  EXPECT_TRUE(HasReason(Refresh("garbage").status(), ErrorReason::kRateLimited));
+  EXPECT_TRUE(HasReason(Refresh(forged).status(), ErrorReason::RATE_LIMITED));
+  EXPECT_TRUE(HasReason(Refresh("garbage").status(), ErrorReason::RATE_LIMITED));
   EXPECT_EQ(store_.calls().rotate_session, 0);
   EXPECT_TRUE(Refresh(issued->refresh_token).ok());
   // Forgeries are charged to their sender only: from another address the same
   // forged token, and other garbage, are plainly invalid.
   EXPECT_TRUE(HasReason(Refresh(forged, std::nullopt, "198.51.100.9").status(),
-                        ErrorReason::kRefreshTokenInvalid));
+                        ErrorReason::REFRESH_TOKEN_INVALID));
   EXPECT_TRUE(HasReason(Refresh("garbage", std::nullopt, "198.51.100.9").status(),
-                        ErrorReason::kRefreshTokenInvalid));
+                        ErrorReason::REFRESH_TOKEN_INVALID));
 }
 
 // Replays of a dead session's token are limited per session without a store
@@ -960,10 +960,10 @@ TEST_F(SessionServiceTest, DeadSessionReplaysRateLimitedLiveSessionUnaffected) {
   ASSERT_TRUE(dead.ok() && live.ok());
   ASSERT_TRUE(service_->RevokeSession(dead->session_id, "", Deadline()).ok());
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(HasReason(Refresh(dead->refresh_token).status(), ErrorReason::kSessionRevoked));
+    EXPECT_TRUE(HasReason(Refresh(dead->refresh_token).status(), ErrorReason::SESSION_REVOKED));
   }
   const int calls = store_.calls().rotate_session;
-  EXPECT_TRUE(HasReason(Refresh(dead->refresh_token).status(), ErrorReason::kRateLimited));
+  EXPECT_TRUE(HasReason(Refresh(dead->refresh_token).status(), ErrorReason::RATE_LIMITED));
   EXPECT_EQ(store_.calls().rotate_session, calls);
   absl::StatusOr<IssuedTokens> next = Refresh(live->refresh_token);
   ASSERT_TRUE(next.ok()) << next.status();
@@ -993,8 +993,8 @@ TEST_F(SessionServiceTest, ForgeriesNamingSessionNeverLockOutGenuineToken) {
     const absl::Status s = Refresh(WithTagFlipped(victim->refresh_token, i), std::nullopt,
                                    absl::StrCat("203.0.113.", i % 250))
                                .status();
-    EXPECT_TRUE(HasReason(s, ErrorReason::kRefreshTokenInvalid) ||
-                HasReason(s, ErrorReason::kRateLimited))
+    EXPECT_TRUE(HasReason(s, ErrorReason::REFRESH_TOKEN_INVALID) ||
+                HasReason(s, ErrorReason::RATE_LIMITED))
         << s;
   }
   EXPECT_EQ(store_.calls().rotate_session, 0);
@@ -1007,7 +1007,7 @@ TEST_F(SessionServiceTest, IssueTokenOverVerifierLimitFailsInvalidClaims) {
   std::vector<std::string> roles;
   for (int i = 0; i < 64; ++i) roles.push_back(absl::StrCat(i, std::string(125, 'r')));
   const absl::Status s = Issue("alice", roles).status();
-  EXPECT_TRUE(HasReason(s, ErrorReason::kInvalidClaims)) << s;
+  EXPECT_TRUE(HasReason(s, ErrorReason::INVALID_CLAIMS)) << s;
   EXPECT_NE(s.message().find("--max-token-bytes"), std::string::npos) << s;
   EXPECT_EQ(store_.calls().create_session, 0);
   // With the limit raised, the same token is issued, and it verifies.
@@ -1034,8 +1034,8 @@ TEST_F(SessionServiceTest, RefreshOvertakenByRevokeAllMintsRevokedToken) {
   absl::StatusOr<IssuedTokens> raced = Refresh(issued->refresh_token);
   store_.SetAfterRotateHook(nullptr);
   ASSERT_TRUE(raced.ok()) << raced.status();
-  EXPECT_TRUE(HasReason(VerifyAccess(raced->access_token).status(), ErrorReason::kTokenRevoked));
-  EXPECT_TRUE(HasReason(Refresh(raced->refresh_token).status(), ErrorReason::kSessionRevoked));
+  EXPECT_TRUE(HasReason(VerifyAccess(raced->access_token).status(), ErrorReason::TOKEN_REVOKED));
+  EXPECT_TRUE(HasReason(Refresh(raced->refresh_token).status(), ErrorReason::SESSION_REVOKED));
   // A login after the RevokeAll, in the same second, still works.
   clock_.Advance(absl::Milliseconds(1));
   absl::StatusOr<IssuedTokens> fresh = Issue("alice");
@@ -1053,7 +1053,7 @@ TEST_F(SessionServiceTest, RefreshWithClockOffDatabaseFailsNotReady) {
   absl::StatusOr<IssuedTokens> issued = Issue();
   ASSERT_TRUE(issued.ok());
   store_.SetDatabaseClockOffset(absl::Seconds(5));
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::kServiceNotReady));
+  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::SERVICE_NOT_READY));
   EXPECT_EQ(Generation(issued->session_id), 0);
   store_.SetDatabaseClockOffset(absl::Seconds(1));
   EXPECT_TRUE(Refresh(issued->refresh_token).ok());
@@ -1104,8 +1104,8 @@ TEST_F(SessionServiceTest, ForgedRefreshFloodDoesNotRateLimitLiveSessions) {
         Refresh(forged,
                 i % 2 == 0 ? std::optional<ClientMetadata>({"flood/1.0", ip}) : std::nullopt)
             .status();
-    ASSERT_TRUE(HasReason(status, ErrorReason::kRefreshTokenInvalid) ||
-                HasReason(status, ErrorReason::kRateLimited))
+    ASSERT_TRUE(HasReason(status, ErrorReason::REFRESH_TOKEN_INVALID) ||
+                HasReason(status, ErrorReason::RATE_LIMITED))
         << i << ": " << status;
   }
   EXPECT_EQ(store_.calls().rotate_session, 0);
@@ -1116,11 +1116,11 @@ TEST_F(SessionServiceTest, ForgedRefreshFloodDoesNotRateLimitLiveSessions) {
   const std::string replayed = absl::StrCat(kRefreshTokenPrefix, Base64UrlEncode(RandomBytes(64)));
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(HasReason(Refresh(replayed, std::nullopt, "198.51.100.77").status(),
-                          ErrorReason::kRefreshTokenInvalid))
+                          ErrorReason::REFRESH_TOKEN_INVALID))
         << i;
   }
   EXPECT_TRUE(HasReason(Refresh(replayed, std::nullopt, "198.51.100.77").status(),
-                        ErrorReason::kRateLimited));
+                        ErrorReason::RATE_LIMITED));
 }
 
 }  // namespace

@@ -151,7 +151,7 @@ TEST(SweeperTest, RunOnceStoreUnavailableFails) {
   absl::StatusOr<int64_t> deleted = sweeper.RunOnce();
   ASSERT_FALSE(deleted.ok());
   EXPECT_EQ(deleted.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(ReasonOf(deleted.status()), ErrorReason::kDatabaseUnavailable);
+  EXPECT_EQ(ReasonOf(deleted.status()), ErrorReason::DATABASE_UNAVAILABLE);
   EXPECT_EQ(store.calls().sweep_expired, 1);
   EXPECT_EQ(store.size(), 5u);
 }
@@ -165,7 +165,7 @@ TEST(SweeperTest, RunOnceFailureMidRunStopsAndFails) {
   Sweeper sweeper(Options(10, 100), store, clock);
   absl::StatusOr<int64_t> deleted = sweeper.RunOnce();
   ASSERT_FALSE(deleted.ok());
-  EXPECT_EQ(ReasonOf(deleted.status()), ErrorReason::kDatabaseUnavailable);
+  EXPECT_EQ(ReasonOf(deleted.status()), ErrorReason::DATABASE_UNAVAILABLE);
   EXPECT_EQ(store.calls().sweep_expired, 3);
   EXPECT_EQ(store.size(), 30u);
 }

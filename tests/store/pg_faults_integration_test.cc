@@ -28,7 +28,7 @@ TEST(PgFaultsTest, DatabaseDownIsUnavailableThenRecovers) {
   RefreshToken token;
   absl::Status down = store->CreateSession(NewSessionFor("down", MicrosNow(), &token), deadline);
   EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
-  EXPECT_EQ(ReasonOf(down), ErrorReason::kDatabaseUnavailable);
+  EXPECT_EQ(ReasonOf(down), ErrorReason::DATABASE_UNAVAILABLE);
   EXPECT_LE(absl::Now(), deadline);
 
   ASSERT_TRUE(pg.Restart().ok());

@@ -118,7 +118,7 @@ class Replica {
 bool FailsClosedOrRevoked(const absl::StatusOr<AccessClaims>& result) {
   if (result.ok()) return false;
   const std::optional<ErrorReason> reason = ReasonOf(result.status());
-  return reason == ErrorReason::kServiceNotReady || reason == ErrorReason::kTokenRevoked;
+  return reason == ErrorReason::SERVICE_NOT_READY || reason == ErrorReason::TOKEN_REVOKED;
 }
 
 // FeedBackendPids: the backends serving a feed's connection.
@@ -178,7 +178,7 @@ TEST(FeedSecurityTest, StalledFeedBackendFailsClosedWithinBound) {
   // The feed gives up on the stopped backend, reconnects and reloads, with
   // the old backend still stopped.
   EXPECT_TRUE(PollUntil(
-      [&] { return ReasonOf(replica.Verify(access).status()) == ErrorReason::kTokenRevoked; },
+      [&] { return ReasonOf(replica.Verify(access).status()) == ErrorReason::TOKEN_REVOKED; },
       absl::Seconds(20)));
 }
 

@@ -144,7 +144,7 @@ TYPED_TEST(SessionStoreContractTest, CreateSessionRejectsRowsTheTableRefuses) {
   for (const NewSession& bad : {same_id, short_hash, bad_expiry}) {
     const absl::Status status = this->store().CreateSession(bad, Deadline());
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-    EXPECT_EQ(ReasonOf(status), ErrorReason::kInvalidRequest) << status;
+    EXPECT_EQ(ReasonOf(status), ErrorReason::INVALID_REQUEST) << status;
   }
   ExpectSameRow(this->Row("create"), before);
 }
