@@ -42,8 +42,12 @@ absl::StatusCode ErrorReasonCode(ErrorReason reason) {
     case ErrorReason::TOKEN_AUDIENCE_MISMATCH:
     case ErrorReason::TOKEN_ISSUER_MISMATCH:
     case ErrorReason::TOKEN_REVOKED:
+    case ErrorReason::INSUFFICIENT_USER_AUTHENTICATION:
       return C::kUnauthenticated;
+    case ErrorReason::SESSION_NOT_FOUND:
+      return C::kNotFound;
     case ErrorReason::MISSING_ROLE:
+    case ErrorReason::MISSING_SCOPE:
       return C::kPermissionDenied;
     case ErrorReason::DATABASE_UNAVAILABLE:
     case ErrorReason::SERVICE_NOT_READY:
