@@ -32,7 +32,7 @@ void ToProto(const AccessClaims& claims, v1::VerifyAccessResponse& out) {
   out.set_token_id(claims.token_id);
 }
 
-void ToProto(const SessionRow& session, v1::Session& out) {
+void ToProto(const SessionView& session, v1::Session& out) {
   out.set_session_id(session.session_id);
   out.set_subject(session.subject);
   ToTimestamp(session.created_at, *out.mutable_created_at());

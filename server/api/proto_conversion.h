@@ -14,7 +14,7 @@ void ToTimestamp(absl::Time time, google::protobuf::Timestamp& out);
 ClientMetadata FromProto(const v1::ClientInfo& client);
 void ToProto(const IssuedTokens& tokens, v1::TokenPair& out);
 void ToProto(const AccessClaims& claims, v1::VerifyAccessResponse& out);
-void ToProto(const SessionRow& session, v1::Session& out);
+void ToProto(const SessionView& session, v1::Session& out);
 
 }  // namespace token
 

@@ -744,7 +744,7 @@ TEST_F(SessionServiceTest, ListSessionsPaginatesNewestFirstWithoutDuplicates) {
     ASSERT_TRUE(Issue("bob").ok());
     clock_.Advance(absl::Seconds(1));
   }
-  std::vector<SessionRow> all;
+  std::vector<SessionView> all;
   std::vector<size_t> page_sizes;
   std::string page_token;
   do {
@@ -781,7 +781,7 @@ TEST_F(SessionServiceTest, ListSessionsSameCreatedAtNoDuplicates) {
   do {
     absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 7, page_token, Deadline());
     ASSERT_TRUE(page.ok()) << page.status();
-    for (const SessionRow& row : page->sessions) {
+    for (const SessionView& row : page->sessions) {
       EXPECT_TRUE(listed.insert(row.session_id).second) << "duplicate " << row.session_id;
     }
     page_token = page->next_page_token;
