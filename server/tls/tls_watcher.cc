@@ -2,12 +2,11 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/file_io.h"
 #include "server/common/log.h"
 #include "server/common/openssl_ptr.h"
 
@@ -36,16 +35,14 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
 }
 
+// ReadPolicy reads the policy file, bounded like the TLS files; every
+// failure is reported as "cannot read", naming the file only.
 absl::StatusOr<std::string> ReadPolicy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::InvalidArgumentError(absl::StrCat("--authz-policy ", path, ": cannot read"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
+  absl::StatusOr<std::string> text = ReadSmallFile(path, kMaxTlsFileBytes);
+  if (!text.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--authz-policy ", path, ": cannot read"));
   }
-  return text.str();
+  return text;
 }
 
 void LogLoaded(absl::string_view message, const TlsMaterial& material, absl::Time now) {
