@@ -16,7 +16,6 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/common/base64url.h"
-#include "server/common/clock.h"
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/random.h"
@@ -27,6 +26,7 @@
 #include "server/session/access_verifier.h"
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
+#include "tests/common/fake_clock.h"
 #include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 
