@@ -318,7 +318,7 @@ TYPED_TEST(SessionStoreContractTest, RotateWithClockBeyondOffsetChangesNothing) 
 // first refresh; a login after the RevokeAll is not affected.
 TYPED_TEST(SessionStoreContractTest, SessionCreatedBeforeSubjectRevocationIsRevokedAtRotation) {
   const absl::Time now = this->Now();
-  auto subject = this->store().RevokeSubject("raced", "logout all", now, Deadline());
+  auto subject = this->store().RevokeSubject("raced", "logout all", now, std::nullopt, Deadline());
   ASSERT_TRUE(subject.ok()) << subject.status();
   EXPECT_EQ(subject->sessions, 0);
   const RefreshToken token = this->Create("raced", now - absl::Milliseconds(1));
@@ -340,7 +340,8 @@ TYPED_TEST(SessionStoreContractTest, SessionCreatedBeforeSubjectRevocationIsRevo
 TYPED_TEST(SessionStoreContractTest, SweepRevokesLateSessionBeforeDroppingSubjectRevocation) {
   const absl::Time now = this->Now();
   const absl::Time long_ago = now - absl::Hours(2);
-  ASSERT_TRUE(this->store().RevokeSubject("raced-idle", "", long_ago, Deadline()).ok());
+  ASSERT_TRUE(
+      this->store().RevokeSubject("raced-idle", "", long_ago, std::nullopt, Deadline()).ok());
   const RefreshToken token =
       this->Create("raced-idle", long_ago - absl::Seconds(1), absl::Hours(24), absl::Hours(48));
   auto swept =
@@ -391,7 +392,8 @@ TYPED_TEST(SessionStoreContractTest, RevokeSubjectCountsLiveSessionsOnly) {
   this->Create("everywhere", now - absl::Hours(2), absl::Hours(1), absl::Hours(24));
   this->Create("bystander", now);
 
-  auto revoked = this->store().RevokeSubject("everywhere", "logout all", now, Deadline());
+  auto revoked =
+      this->store().RevokeSubject("everywhere", "logout all", now, std::nullopt, Deadline());
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   EXPECT_EQ(revoked->sessions, 3);
   EXPECT_EQ(revoked->revoked_at, now);
@@ -406,8 +408,8 @@ TYPED_TEST(SessionStoreContractTest, RevokeSubjectCountsLiveSessionsOnly) {
   EXPECT_EQ(this->Row("bystander").revoked_at, std::nullopt);
 
   // An earlier time neither revokes anything nor moves the record back.
-  auto again =
-      this->store().RevokeSubject("everywhere", "again", now - absl::Seconds(1), Deadline());
+  auto again = this->store().RevokeSubject("everywhere", "again", now - absl::Seconds(1),
+                                           std::nullopt, Deadline());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->sessions, 0);
   EXPECT_EQ(again->revoked_at, now);
@@ -419,7 +421,7 @@ TYPED_TEST(SessionStoreContractTest, RevocationTimesAreClampedToDatabaseClock) {
   const absl::Time now = this->Now();
   const absl::Duration bound = absl::Seconds(2);
   auto subject = this->store().RevokeSubject(
-      "future", "", WriteTime(now + absl::Hours(24 * 365), bound), Deadline());
+      "future", "", WriteTime(now + absl::Hours(24 * 365), bound), std::nullopt, Deadline());
   ASSERT_TRUE(subject.ok()) << subject.status();
   EXPECT_GE(subject->revoked_at, now);
   EXPECT_LE(subject->revoked_at, this->Now() + bound);
@@ -496,8 +498,10 @@ TYPED_TEST(SessionStoreContractTest, LoadRevocationsReturnsThoseSince) {
                                            now - absl::Hours(1), Deadline(), nullptr));
   this->Create("live", now);
   ASSERT_TRUE(
-      this->store().RevokeSubject("gone-long-ago", "", now - absl::Hours(2), Deadline()).ok());
-  ASSERT_TRUE(this->store().RevokeSubject("gone", "", now, Deadline()).ok());
+      this->store()
+          .RevokeSubject("gone-long-ago", "", now - absl::Hours(2), std::nullopt, Deadline())
+          .ok());
+  ASSERT_TRUE(this->store().RevokeSubject("gone", "", now, std::nullopt, Deadline()).ok());
 
   auto snapshot = this->store().LoadRevocations(now - absl::Hours(1), Deadline());
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -522,8 +526,8 @@ TYPED_TEST(SessionStoreContractTest, SweepDeletesOnlyExpiredAndLongRevokedInBatc
   ASSERT_TRUE(*this->store().RevokeSession(UuidToString(revoked_now.session_id), "", now,
                                            Deadline(), nullptr));
   this->Create("live", now);
-  ASSERT_TRUE(this->store().RevokeSubject("gone", "", long_ago, Deadline()).ok());
-  ASSERT_TRUE(this->store().RevokeSubject("recent", "", now, Deadline()).ok());
+  ASSERT_TRUE(this->store().RevokeSubject("gone", "", long_ago, std::nullopt, Deadline()).ok());
+  ASSERT_TRUE(this->store().RevokeSubject("recent", "", now, std::nullopt, Deadline()).ok());
 
   const absl::Time cutoff = now - absl::Hours(1);
   EXPECT_EQ(*this->store().SweepExpired(cutoff, cutoff, 4, Deadline()), 4 + 1);
