@@ -276,8 +276,8 @@ absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
                                                   absl::Time deadline) const {
   if (absl::Status s = ValidateSubject(subject); !s.ok()) return s;
   if (absl::Status s = ValidateRevokeReason(reason); !s.ok()) return s;
-  absl::StatusOr<SubjectRevocation> revoked =
-      store_.RevokeSubject(subject, reason, {clock_.Now(), options_.max_clock_offset}, deadline);
+  absl::StatusOr<SubjectRevocation> revoked = store_.RevokeSubject(
+      subject, reason, {clock_.Now(), options_.max_clock_offset}, std::nullopt, deadline);
   if (!revoked.ok()) return revoked.status();
   // The recorded time, which the store may have clamped to its own clock.
   revocations_.AddSubject(subject, revoked->revoked_at);
