@@ -84,6 +84,10 @@ class GatedTransport final : public client::TokenTransport {
                             v1::ListSessionsResponse* o) override {
     return real_->ListSessions(d, r, o);
   }
+  grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
+                             v1::UpdateSessionResponse* o) override {
+    return real_->UpdateSession(d, r, o);
+  }
 
  private:
   client::TokenTransportPtr real_;

@@ -78,6 +78,10 @@ struct Harness {
                                   v1::ListSessionsResponse* o) override {
           return f->ListSessions(d, r, o);
         }
+        grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
+                                   v1::UpdateSessionResponse* o) override {
+          return f->UpdateSession(d, r, o);
+        }
       };
       auto forward = std::make_unique<Forward>();
       forward->f = transport;
