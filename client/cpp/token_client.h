@@ -22,7 +22,8 @@
 // the session's next access token (next Refresh) carries it:
 //   client->Verify({.access_token = t, .max_auth_age = absl::Minutes(5)});
 //     // fails UNAUTHENTICATED / INSUFFICIENT_USER_AUTHENTICATION
-//   client->UpdateSession({.session_id = sid, .auth_time = absl::Now(), .amr = {{"pwd", "otp"}}});
+//   client->UpdateSession({.session_id = sid, .auth_time = absl::Now(),
+//                          .amr = std::vector<std::string>{"pwd", "otp"}});
 //
 // Thread-safe: one TokenClient (and its channel) is meant to be shared by
 // every thread of a process.
