@@ -46,6 +46,12 @@ class ClientE2eTest : public ::testing::Test {
   static client::TokenClientPtr Client() {
     return client::TokenClient::Connect(server_->grpc_address());
   }
+  // A client over the harness's recording channel: every token it receives
+  // (custom claims included) is checked against the server logs afterwards
+  // (tests/secrets).
+  static client::TokenClientPtr RecordedClient() {
+    return std::make_unique<client::TokenClient>(client::MakeGrpcTransport(server_->channel()));
+  }
 
   static TokenServerProcess* server_;
 };
@@ -205,7 +211,7 @@ absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUni
 // re-authentication that the next refreshed token carries, over a chain of
 // ten rotations.
 TEST_F(ClientE2eTest, LibraryStepUpLifecycle) {
-  auto c = Client();
+  auto c = RecordedClient();
   const absl::Time logged_in = WholeSeconds(absl::Now() - absl::Minutes(10));
   client::Result<client::TokenPair> pair = c->Issue({
       .subject = "lib-step-up",
@@ -324,7 +330,7 @@ TEST_F(ClientE2eTest, LibraryStepUpLifecycle) {
 
 // The refusals of the new contract as the library reports them.
 TEST_F(ClientE2eTest, LibraryStepUpRefusals) {
-  auto c = Client();
+  auto c = RecordedClient();
   client::Result<client::TokenPair> reserved =
       c->Issue({.subject = "lib-step-up-bad", .claims_json = R"({"sub": "mallory"})"});
   ASSERT_FALSE(reserved.ok());
@@ -365,7 +371,7 @@ TEST_F(ClientE2eTest, LibraryStepUpRefusals) {
 
 // RevokeAll with an exception: "log out my other devices".
 TEST_F(ClientE2eTest, LibraryRevokeAllExceptOneSession) {
-  auto c = Client();
+  auto c = RecordedClient();
   client::Result<client::TokenPair> a = c->Issue({.subject = "lib-other-devices"});
   client::Result<client::TokenPair> keep = c->Issue({.subject = "lib-other-devices"});
   client::Result<client::TokenPair> b = c->Issue({.subject = "lib-other-devices"});
