@@ -126,6 +126,12 @@ HASH_B="$(printf 'b%.0s' {1..64})"
   sed -E '/^--/d; s/\$([0-9]+)/:p\1/g' server/store/sql/insert_session.sql
   echo ';'
 } >"$WORK/issue.sql"
+{
+  cat bench/pgbench/refresh.sql
+  # One autocommit statement, as the server sends it (no BEGIN/COMMIT).
+  sed -E '/^--/d; s/\$([0-9]+)/:p\1/g' server/store/sql/rotate_session.sql
+  echo ';'
+} >"$WORK/refresh.sql"
 # 21 candidate hashes, as the service sends (the presented token and 20
 # successors); the first two equal the stored hash, see pgbench/refresh.sql.
 CANDIDATES="{\"\\\\x$HASH_A\",\"\\\\x$HASH_A\""
@@ -153,10 +159,11 @@ measure_ceilings() {
   issue_tps="$("${PGBENCH[@]}" -f "$WORK/issue.sql" \
     -D p2=pgbench-issue -D 'p3=["reader"]' -D p4=api -D p5=pgbench -D p6=192.0.2.1 \
     -D "p7=$HASH_A" -D "p8=$now_us" -D "p9=$((now_us + 604800000000))" \
-    -D "p10=$((now_us + 2592000000000))" 2>"$WORK/r$run-pgbench-issue.err" | pgbench_tps)"
-  refresh_tps="$("${PGBENCH[@]}" -f bench/pgbench/refresh.sql -D have_sid=0 \
+    -D "p10=$((now_us + 2592000000000))" -D 'p11={}' -D 'p12=[]' -D "p13=$now_us" \
+    -D 'p14=[]' -D p15=- -D 'p16={}' 2>"$WORK/r$run-pgbench-issue.err" | pgbench_tps)"
+  refresh_tps="$("${PGBENCH[@]}" -f "$WORK/refresh.sql" -D have_sid=0 \
     -D "p2=$CANDIDATES" -D "p3=$now_us" -D p4=10000000 -D p5=604800000000 -D p6=false \
-    -D p7=- -D p8=- 2>"$WORK/r$run-pgbench-refresh.err" | pgbench_tps)"
+    -D p7=- -D p8=- -D p9=0 2>"$WORK/r$run-pgbench-refresh.err" | pgbench_tps)"
   printf '{"rsa_sign_per_s": %s, "rsa_verify_per_s": %s, "pg_issue_tps": %s, "pg_refresh_tps": %s, "loadavg_1m_before": %s}\n' \
     "${sign:-null}" "${verify:-null}" "${issue_tps:-null}" "${refresh_tps:-null}" "$load" \
     >"$WORK/r$run-ceilings.json"
@@ -187,6 +194,9 @@ for run in $(seq 1 "$RUNS"); do
   bench "$run" noop noop
   bench "$run" issue issue
   bench "$run" refresh refresh
+  # The same calls with a 1 KiB custom-claims object on every session.
+  bench "$run" issue_claims1k issue --claims-bytes=1024
+  bench "$run" refresh_claims1k refresh --claims-bytes=1024
   bench "$run" verify verify
   bench "$run" mix mix
   for op in issue refresh verify; do

@@ -24,6 +24,10 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+# The closed-loop runs of bench/run.sh, by name.
+CLOSED_LOOP = ("noop", "issue", "refresh", "verify", "mix", "issue_claims1k", "refresh_claims1k")
+
+
 def main():
     work, runs, out_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     meta = load(os.path.join(work, "meta.json"))
@@ -31,7 +35,8 @@ def main():
     for r in range(1, runs + 1):
         entry = {"ceilings": load(os.path.join(work, "r%d-ceilings.json" % r)), "bench": {}}
         for name in ("noop", "issue", "refresh", "verify", "mix",
-                     "issue_half", "refresh_half", "verify_half"):
+                     "issue_half", "refresh_half", "verify_half",
+                     "issue_claims1k", "refresh_claims1k"):
             path = os.path.join(work, "r%d-%s.json" % (r, name))
             if os.path.exists(path):
                 entry["bench"][name] = load(path)
@@ -68,16 +73,15 @@ def main():
                          1 / (1 / sign + 1 / pg_issue) if sign and pg_issue else None,
                      "sign_plus_pg_refresh_per_s":
                          1 / (1 / sign + 1 / pg_refresh) if sign and pg_refresh else None},
-        "throughput": {n: bench(n, "throughput")
-                       for n in ("noop", "issue", "refresh", "verify", "mix")},
-        "p50_ms": {n: bench(n, "p50") for n in ("noop", "issue", "refresh", "verify", "mix")},
-        "p99_ms": {n: bench(n, "p99") for n in ("noop", "issue", "refresh", "verify", "mix")},
-        "p99_9_ms": {n: bench(n, "p99_9") for n in ("noop", "issue", "refresh", "verify", "mix")},
+        "throughput": {n: bench(n, "throughput") for n in CLOSED_LOOP},
+        "p50_ms": {n: bench(n, "p50") for n in CLOSED_LOOP},
+        "p99_ms": {n: bench(n, "p99") for n in CLOSED_LOOP},
+        "p99_9_ms": {n: bench(n, "p99_9") for n in CLOSED_LOOP},
         "half_rate": {n: bench(n + "_half", "throughput") for n in ("issue", "refresh", "verify")},
         "half_p50_ms": {n: bench(n + "_half", "p50") for n in ("issue", "refresh", "verify")},
         "half_p99_ms": {n: bench(n + "_half", "p99") for n in ("issue", "refresh", "verify")},
-        "errors": {n: bench(n, "errors") for n in ("noop", "issue", "refresh", "verify", "mix",
-                                                   "issue_half", "refresh_half", "verify_half")},
+        "errors": {n: bench(n, "errors") for n in CLOSED_LOOP + (
+            "issue_half", "refresh_half", "verify_half")},
     }
 
     def frac(a, b):
@@ -157,6 +161,17 @@ def main():
     print("\"sign + PostgreSQL\" is 1 / (1/sign + 1/PostgreSQL): the rate at which the same "
           "cores could both sign and run the statements, each measured alone on the whole "
           "machine.")
+    print()
+    print("### Custom claims: a 1 KiB claims object on every session vs none "
+          "(same run, median of %d runs)\n" % runs)
+    print("| operation | calls/s without | calls/s with 1 KiB | ratio | p99 ms without "
+          "| p99 ms with |")
+    print("|---|---|---|---|---|---|")
+    for label, key in (("IssueTokens", "issue"), ("RefreshTokens", "refresh")):
+        claims = key + "_claims1k"
+        print("| %s | %s | %s | %s | %s | %s |" % (
+            label, fmt(tp[key]), fmt(tp[claims]), pct(frac(tp[claims], tp[key])),
+            fmt(med["p99_ms"][key], 2), fmt(med["p99_ms"][claims], 2)))
     print()
     print("### Latency at half of peak (open loop, median of %d runs)\n" % runs)
     print("| operation | offered calls/s | p50 ms | p99 ms |")

@@ -20,21 +20,6 @@ absl::Status BadClaims(absl::string_view message) {
   return MakeError(ErrorReason::INVALID_CLAIMS, message);
 }
 
-// CheckText: `min_bytes`–`max_bytes` bytes of printable UTF-8.
-absl::Status CheckText(absl::string_view text, absl::string_view field, size_t min_bytes,
-                       size_t max_bytes, ErrorReason reason) {
-  if (text.size() < min_bytes || text.size() > max_bytes) {
-    return MakeError(reason,
-                     min_bytes > 0
-                         ? absl::StrCat(field, " must be ", min_bytes, "–", max_bytes, " bytes")
-                         : absl::StrCat(field, " must be at most ", max_bytes, " bytes"));
-  }
-  if (!IsPrintableUtf8(text)) {
-    return MakeError(reason, absl::StrCat(field, " must be UTF-8 text without control characters"));
-  }
-  return absl::OkStatus();
-}
-
 // MemberPath extends a field path by a member name that already passed the
 // name rules; names with control characters are escaped so that a message
 // stays one printable line.
@@ -173,8 +158,8 @@ absl::StatusOr<std::vector<std::string>> NormalizeAmr(const std::vector<std::str
   out.reserve(amr.size());
   absl::flat_hash_set<absl::string_view> seen;
   for (size_t i = 0; i < amr.size(); ++i) {
-    if (absl::Status s = CheckText(amr[i], absl::StrCat("amr[", i, "]"), 1, kMaxAmrBytes,
-                                   ErrorReason::INVALID_CLAIMS);
+    if (absl::Status s = ValidateText(amr[i], absl::StrCat("amr[", i, "]"), 1, kMaxAmrBytes,
+                                      ErrorReason::INVALID_CLAIMS);
         !s.ok()) {
       return s;
     }
@@ -184,7 +169,7 @@ absl::StatusOr<std::vector<std::string>> NormalizeAmr(const std::vector<std::str
 }
 
 absl::Status ValidateAcr(absl::string_view acr, ErrorReason reason, absl::string_view field) {
-  return CheckText(acr, field, 0, kMaxAcrBytes, reason);
+  return ValidateText(acr, field, 0, kMaxAcrBytes, reason);
 }
 
 absl::StatusOr<std::optional<absl::Time>> NormalizeAuthTime(std::optional<absl::Time> auth_time,
@@ -205,12 +190,12 @@ absl::Status ValidateMetadata(const SessionMetadata& metadata) {
   }
   for (const auto& [key, value] : metadata) {
     if (absl::Status s =
-            CheckText(key, "metadata key", 1, kMaxMetadataKeyBytes, ErrorReason::INVALID_CLAIMS);
+            ValidateText(key, "metadata key", 1, kMaxMetadataKeyBytes, ErrorReason::INVALID_CLAIMS);
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = CheckText(value, absl::StrCat("metadata.", key), 0, kMaxMetadataValueBytes,
-                                   ErrorReason::INVALID_CLAIMS);
+    if (absl::Status s = ValidateText(value, absl::StrCat("metadata.", key), 0,
+                                      kMaxMetadataValueBytes, ErrorReason::INVALID_CLAIMS);
         !s.ok()) {
       return s;
     }

@@ -39,8 +39,10 @@ int32_t DecodeUtf8(absl::string_view text, size_t& i) {
   return cp;
 }
 
-absl::Status CheckText(absl::string_view text, absl::string_view field, size_t min_bytes,
-                       size_t max_bytes, ErrorReason reason) {
+}  // namespace
+
+absl::Status ValidateText(absl::string_view text, absl::string_view field, size_t min_bytes,
+                          size_t max_bytes, ErrorReason reason) {
   if (text.size() < min_bytes || text.size() > max_bytes) {
     return MakeError(reason,
                      min_bytes > 0
@@ -52,8 +54,6 @@ absl::Status CheckText(absl::string_view text, absl::string_view field, size_t m
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 bool IsValidUtf8(absl::string_view text) {
   size_t i = 0;
@@ -73,11 +73,11 @@ bool IsPrintableUtf8(absl::string_view text) {
 }
 
 absl::Status ValidateSubject(absl::string_view subject) {
-  return CheckText(subject, "subject", 1, kMaxSubjectBytes, ErrorReason::INVALID_SUBJECT);
+  return ValidateText(subject, "subject", 1, kMaxSubjectBytes, ErrorReason::INVALID_SUBJECT);
 }
 
 absl::Status ValidateAudience(absl::string_view audience, ErrorReason reason) {
-  return CheckText(audience, "audience", 1, kMaxAudienceBytes, reason);
+  return ValidateText(audience, "audience", 1, kMaxAudienceBytes, reason);
 }
 
 absl::StatusOr<std::vector<std::string>> NormalizeRoles(const std::vector<std::string>& roles,
@@ -89,7 +89,7 @@ absl::StatusOr<std::vector<std::string>> NormalizeRoles(const std::vector<std::s
   std::vector<std::string> out;
   absl::flat_hash_set<absl::string_view> seen;
   for (const std::string& role : roles) {
-    if (absl::Status s = CheckText(role, "role", 1, limits.max_role_bytes, reason); !s.ok()) {
+    if (absl::Status s = ValidateText(role, "role", 1, limits.max_role_bytes, reason); !s.ok()) {
       return s;
     }
     if (seen.insert(role).second) out.push_back(role);
@@ -99,8 +99,8 @@ absl::StatusOr<std::vector<std::string>> NormalizeRoles(const std::vector<std::s
 
 absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason,
                             const RequestLimits& limits) {
-  if (absl::Status s =
-          CheckText(client.user_agent, "client.user_agent", 0, limits.max_user_agent_bytes, reason);
+  if (absl::Status s = ValidateText(client.user_agent, "client.user_agent", 0,
+                                    limits.max_user_agent_bytes, reason);
       !s.ok()) {
     return s;
   }
@@ -117,7 +117,7 @@ absl::Status ValidateClient(const ClientMetadata& client, ErrorReason reason,
 }
 
 absl::Status ValidateRevokeReason(absl::string_view reason) {
-  return CheckText(reason, "reason", 0, kMaxRevokeReasonBytes, ErrorReason::INVALID_REQUEST);
+  return ValidateText(reason, "reason", 0, kMaxRevokeReasonBytes, ErrorReason::INVALID_REQUEST);
 }
 
 }  // namespace token

@@ -41,6 +41,11 @@ bool IsValidUtf8(absl::string_view text);
 // (U+0000–U+001F, U+007F–U+009F).
 bool IsPrintableUtf8(absl::string_view text);
 
+// ValidateText: `min_bytes`–`max_bytes` bytes of printable UTF-8, else
+// `reason` with a message naming `field` (never the text).
+absl::Status ValidateText(absl::string_view text, absl::string_view field, size_t min_bytes,
+                          size_t max_bytes, ErrorReason reason);
+
 // ValidateSubject: 1–255 bytes of printable UTF-8, else INVALID_SUBJECT.
 absl::Status ValidateSubject(absl::string_view subject);
 
