@@ -5,9 +5,40 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/error_reason.h"
 #include "server/jwt/verifier.h"
+#include "server/session/context_validation.h"
 #include "server/session/request_validation.h"
 
 namespace token {
+namespace {
+
+// More acceptable classes than any deployment defines.
+constexpr size_t kMaxAcceptableAcr = 16;
+
+// CheckStepUp applies max_auth_age and acceptable_acr (RFC 9470).
+absl::Status CheckStepUp(const VerifyAccessRequest& request, const TokenContext& context,
+                         absl::Time now) {
+  if (request.max_auth_age.has_value()) {
+    if (!context.auth_time.has_value()) {
+      return MakeError(ErrorReason::INSUFFICIENT_USER_AUTHENTICATION,
+                       "token has no auth_time and a maximum authentication age is required");
+    }
+    if (now - *context.auth_time > *request.max_auth_age) {
+      return MakeError(ErrorReason::INSUFFICIENT_USER_AUTHENTICATION,
+                       absl::StrCat("authentication is older than ",
+                                    absl::FormatDuration(*request.max_auth_age),
+                                    "; the user must authenticate again"));
+    }
+  }
+  if (!request.acceptable_acr.empty() &&
+      std::find(request.acceptable_acr.begin(), request.acceptable_acr.end(), context.acr) ==
+          request.acceptable_acr.end()) {
+    return MakeError(ErrorReason::INSUFFICIENT_USER_AUTHENTICATION,
+                     "token's authentication context class is not acceptable");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 AccessVerifier::AccessVerifier(AccessVerifierOptions options, const KeyProvider& keys,
                                const RevocationSet& revocations, const Clock& clock)
@@ -20,6 +51,22 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
   absl::StatusOr<std::vector<std::string>> required =
       NormalizeRoles(request.required_roles, ErrorReason::INVALID_REQUEST, options_.limits);
   if (!required.ok()) return required.status();
+  absl::StatusOr<std::vector<std::string>> required_scopes =
+      NormalizeScopes(request.required_scopes, ErrorReason::INVALID_REQUEST);
+  if (!required_scopes.ok()) return required_scopes.status();
+  if (request.max_auth_age.has_value() && *request.max_auth_age < absl::ZeroDuration()) {
+    return MakeError(ErrorReason::INVALID_REQUEST, "max_auth_age must not be negative");
+  }
+  if (request.acceptable_acr.size() > kMaxAcceptableAcr) {
+    return MakeError(ErrorReason::INVALID_REQUEST,
+                     absl::StrCat("acceptable_acr has more than ", kMaxAcceptableAcr, " values"));
+  }
+  for (const std::string& acr : request.acceptable_acr) {
+    if (acr.empty()) {
+      return MakeError(ErrorReason::INVALID_REQUEST, "acceptable_acr values must not be empty");
+    }
+    if (absl::Status s = ValidateAcr(acr, ErrorReason::INVALID_REQUEST); !s.ok()) return s;
+  }
 
   VerifyOptions verify;
   verify.issuer = options_.issuer;
@@ -46,6 +93,14 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
                        absl::StrCat("token lacks required role \"", role, "\""));
     }
   }
+  const std::vector<std::string>& scopes = claims->context.scopes;
+  for (const std::string& scope : *required_scopes) {
+    if (std::find(scopes.begin(), scopes.end(), scope) == scopes.end()) {
+      return MakeError(ErrorReason::MISSING_SCOPE,
+                       absl::StrCat("token lacks required scope \"", scope, "\""));
+    }
+  }
+  if (absl::Status s = CheckStepUp(request, claims->context, clock_.Now()); !s.ok()) return s;
   return claims;
 }
 

@@ -4,6 +4,7 @@
 #ifndef TOKEN_SERVER_SESSION_ACCESS_VERIFIER_H_
 #define TOKEN_SERVER_SESSION_ACCESS_VERIFIER_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,11 @@ struct VerifyAccessRequest {
   std::string access_token;
   std::string audience;  // Empty: the default audience.
   std::vector<std::string> required_roles;
+  std::vector<std::string> required_scopes;
+  // Step-up (RFC 9470): the token's auth_time must be at most this old.
+  std::optional<absl::Duration> max_auth_age;
+  // Step-up: when not empty, the token's acr must be one of these.
+  std::vector<std::string> acceptable_acr;
 };
 
 class AccessVerifier {
@@ -55,9 +61,12 @@ class AccessVerifier {
                  const RevocationSet& revocations, const Clock& clock);
 
   // Verify returns the token's claims (audience set to the one that matched),
-  // or the first failure: INVALID_REQUEST for a malformed audience or role in
-  // the request; the TOKEN_* reasons of the JWT checks; TOKEN_REVOKED;
-  // MISSING_ROLE; SERVICE_NOT_READY while the revocation set is out of sync.
+  // or the first failure: INVALID_REQUEST for a malformed audience, role,
+  // scope, max_auth_age or acr in the request; the TOKEN_* reasons of the JWT
+  // checks; TOKEN_REVOKED; MISSING_ROLE; MISSING_SCOPE;
+  // INSUFFICIENT_USER_AUTHENTICATION; SERVICE_NOT_READY while the revocation
+  // set is out of sync. Permission comes before step-up: a fresh login cannot
+  // grant a missing role or scope.
   absl::StatusOr<AccessClaims> Verify(const VerifyAccessRequest& request) const;
 
  private:

@@ -3,10 +3,12 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/random.h"
 #include "server/jwt/signer.h"
+#include "server/session/context_validation.h"
 #include "server/session/page_token.h"
 #include "server/session/request_validation.h"
 
@@ -58,9 +60,8 @@ SessionService::SessionService(SessionOptions options, SessionStore& store, cons
       revocations_(revocations),
       refresh_failures_(options_.refresh_failures) {}
 
-absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
-                                                      const RefreshToken& refresh,
-                                                      absl::Time now) const {
+absl::StatusOr<std::string> SessionService::MintAccess(const SessionRow& session, absl::Time now,
+                                                       absl::Time* expires_at) const {
   // Only a family started after a RevokeAll of its subject may have its
   // first token moved past that revocation (below); a family that the
   // RevokeAll should have ended must not be revived by a refresh that
@@ -72,6 +73,7 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   claims.session_id = session.session_id;
   claims.token_id = UuidToString(NewUuidV4());
   claims.roles = session.roles;
+  claims.context = session.context;
   claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
   // iat has whole seconds and a subject revocation rejects tokens with
   // iat <= its time, so a login in the same second as a RevokeAll would get a
@@ -93,19 +95,50 @@ absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
   }
   // The verifier refuses longer tokens: never hand one out.
   if (access->size() > options_.limits.max_access_token_bytes) {
-    return MakeError(
-        ErrorReason::INVALID_CLAIMS,
-        absl::StrCat("the access token would be ", access->size(), " bytes, over the limit of ",
-                     options_.limits.max_access_token_bytes,
-                     " (--max-token-bytes): fewer or shorter roles"));
+    return MakeError(ErrorReason::INVALID_CLAIMS,
+                     absl::StrCat("the access token would be ", access->size(),
+                                  " bytes, over the limit of ",
+                                  options_.limits.max_access_token_bytes,
+                                  " (--max-token-bytes): fewer or shorter roles, claims or scopes"));
   }
+  *expires_at = claims.expires_at;
+  return access;
+}
+
+absl::StatusOr<IssuedTokens> SessionService::MintPair(const SessionRow& session,
+                                                      const RefreshToken& refresh,
+                                                      absl::Time now) const {
   IssuedTokens out;
+  absl::StatusOr<std::string> access = MintAccess(session, now, &out.access_expires_at);
+  if (!access.ok()) return access.status();
   out.access_token = *std::move(access);
-  out.access_expires_at = claims.expires_at;
   out.refresh_token = FormatRefreshToken(refresh);
   out.refresh_expires_at = session.expires_at;
   out.session_id = session.session_id;
   return out;
+}
+
+absl::StatusOr<TokenContext> SessionService::ValidateContext(const ContextInput& input,
+                                                             absl::Time now) const {
+  TokenContext context;
+  absl::StatusOr<std::string> claims =
+      CanonicalClaims(input.claims, {.max_claims_bytes = options_.limits.max_claims_bytes});
+  if (!claims.ok()) return claims.status();
+  context.claims = *std::move(claims);
+  absl::StatusOr<std::vector<std::string>> scopes =
+      NormalizeScopes(input.scopes, ErrorReason::INVALID_CLAIMS);
+  if (!scopes.ok()) return scopes.status();
+  context.scopes = *std::move(scopes);
+  absl::StatusOr<std::optional<absl::Time>> auth_time =
+      NormalizeAuthTime(input.auth_time, now, options_.clock_skew);
+  if (!auth_time.ok()) return auth_time.status();
+  context.auth_time = *auth_time;
+  absl::StatusOr<std::vector<std::string>> amr = NormalizeAmr(input.amr);
+  if (!amr.ok()) return amr.status();
+  context.amr = *std::move(amr);
+  if (absl::Status s = ValidateAcr(input.acr, ErrorReason::INVALID_CLAIMS); !s.ok()) return s;
+  context.acr = input.acr;
+  return context;
 }
 
 absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
@@ -121,8 +154,11 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
       !s.ok()) {
     return s;
   }
-
+  if (absl::Status s = ValidateMetadata(request.metadata); !s.ok()) return s;
   const absl::Time now = clock_.Now();
+  absl::StatusOr<TokenContext> context = ValidateContext(request.context, now);
+  if (!context.ok()) return context.status();
+
   const Uuid id = NewUuidV4();
   const RefreshToken refresh = chain_.NewToken(id);
 
@@ -132,6 +168,8 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
   session.roles = *std::move(roles);
   session.audience = audience;
   session.client = request.client;
+  session.context = *std::move(context);
+  session.metadata = request.metadata;
   session.created_at = now;
   session.last_used_at = now;
   session.absolute_expires_at = now + options_.refresh_absolute_ttl;
@@ -147,6 +185,8 @@ absl::StatusOr<IssuedTokens> SessionService::Issue(const IssueRequest& request,
   row.roles = session.roles;
   row.audience = session.audience;
   row.client = session.client;
+  row.context = session.context;
+  row.metadata = session.metadata;
   row.token_hash = RefreshSecretChain::StoredHash(refresh);
   row.created_at = now;
   row.expires_at = session.expires_at;
@@ -259,19 +299,118 @@ absl::StatusOr<IssuedTokens> SessionService::Refresh(absl::string_view refresh_t
 }
 
 absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
-                                                  const std::string& reason,
-                                                  absl::Time deadline) const {
+                                                  const std::string& reason, absl::Time deadline,
+                                                  const std::string& except_session_id) const {
   if (absl::Status s = ValidateSubject(subject); !s.ok()) return s;
   if (absl::Status s = ValidateRevokeReason(reason); !s.ok()) return s;
-  absl::StatusOr<SubjectRevocation> revoked =
-      store_.RevokeSubject(subject, reason, {clock_.Now(), options_.max_clock_offset}, deadline);
+  std::optional<std::string> except;
+  if (!except_session_id.empty()) {
+    std::optional<Uuid> id = ParseUuid(except_session_id);
+    if (!id.has_value()) {
+      return MakeError(ErrorReason::INVALID_SESSION_ID,
+                       "except_session_id must be a canonical UUID");
+    }
+    except = UuidToString(*id);
+  }
+  absl::StatusOr<SubjectRevocation> revoked = store_.RevokeSubject(
+      subject, reason, {clock_.Now(), options_.max_clock_offset}, deadline, except);
   if (!revoked.ok()) return revoked.status();
-  // The recorded time, which the store may have clamped to its own clock.
-  revocations_.AddSubject(subject, revoked->revoked_at);
+  // The recorded times, which the store may have clamped to its own clock.
+  if (except.has_value()) {
+    for (const std::string& id : revoked->session_ids) {
+      revocations_.AddSession(id, revoked->revoked_at);
+    }
+  } else {
+    revocations_.AddSubject(subject, revoked->revoked_at);
+  }
   Audit("revoke_all", {{"subject", subject},
                        {"reason", reason},
+                       {"except_session_id", except.value_or("")},
                        {"revoked_sessions", absl::StrCat(revoked->sessions)}});
   return revoked->sessions;
+}
+
+absl::StatusOr<SessionRow> SessionService::UpdateSession(const std::string& session_id,
+                                                         const SessionChanges& changes,
+                                                         absl::Time deadline) const {
+  std::optional<Uuid> id = ParseUuid(session_id);
+  if (!id.has_value()) {
+    return MakeError(ErrorReason::INVALID_SESSION_ID, "session_id must be a canonical UUID");
+  }
+  if (changes.empty()) {
+    return MakeError(ErrorReason::INVALID_REQUEST, "update_mask must name at least one field");
+  }
+  const absl::Time now = clock_.Now();
+  SessionUpdate update;
+  update.session_id = UuidToString(*id);
+  update.now = now;
+  if (changes.roles.has_value()) {
+    absl::StatusOr<std::vector<std::string>> roles =
+        NormalizeRoles(*changes.roles, ErrorReason::INVALID_CLAIMS, options_.limits);
+    if (!roles.ok()) return roles.status();
+    update.roles = *std::move(roles);
+  }
+  if (changes.claims.has_value()) {
+    absl::StatusOr<std::string> claims =
+        CanonicalClaims(*changes.claims, {.max_claims_bytes = options_.limits.max_claims_bytes});
+    if (!claims.ok()) return claims.status();
+    update.claims = *std::move(claims);
+  }
+  if (changes.scopes.has_value()) {
+    absl::StatusOr<std::vector<std::string>> scopes =
+        NormalizeScopes(*changes.scopes, ErrorReason::INVALID_CLAIMS);
+    if (!scopes.ok()) return scopes.status();
+    update.scopes = *std::move(scopes);
+  }
+  if (changes.auth_time.has_value()) {
+    absl::StatusOr<std::optional<absl::Time>> auth_time =
+        NormalizeAuthTime(*changes.auth_time, now, options_.clock_skew);
+    if (!auth_time.ok()) return auth_time.status();
+    update.auth_time = *auth_time;
+  }
+  if (changes.amr.has_value()) {
+    absl::StatusOr<std::vector<std::string>> amr = NormalizeAmr(*changes.amr);
+    if (!amr.ok()) return amr.status();
+    update.amr = *std::move(amr);
+  }
+  if (changes.acr.has_value()) {
+    if (absl::Status s = ValidateAcr(*changes.acr, ErrorReason::INVALID_CLAIMS); !s.ok()) return s;
+    update.acr = *changes.acr;
+  }
+  if (changes.metadata.has_value()) {
+    if (absl::Status s = ValidateMetadata(*changes.metadata); !s.ok()) return s;
+    update.metadata = *changes.metadata;
+  }
+  // The merged row must still make a token the verifier accepts; checked
+  // inside the store's transaction, so a refused update changes nothing.
+  const auto token_fits = [this, now](const SessionRow& row) -> absl::Status {
+    absl::Time expires_at;
+    return MintAccess(row, now, &expires_at).status();
+  };
+  absl::StatusOr<UpdateResult> result = store_.UpdateSession(update, token_fits, deadline);
+  if (!result.ok()) return result.status();
+  switch (result->outcome) {
+    case UpdateOutcome::kUpdated:
+      break;
+    case UpdateOutcome::kNotFound:
+      return MakeError(ErrorReason::SESSION_NOT_FOUND, "no such session");
+    case UpdateOutcome::kRevoked:
+      return MakeError(ErrorReason::SESSION_REVOKED, "session has been revoked");
+    case UpdateOutcome::kExpired:
+      return MakeError(ErrorReason::REFRESH_TOKEN_EXPIRED, "session has expired");
+  }
+  std::vector<std::string> fields;
+  if (update.roles) fields.push_back("roles");
+  if (update.claims) fields.push_back("claims");
+  if (update.scopes) fields.push_back("scopes");
+  if (update.auth_time) fields.push_back("auth_time");
+  if (update.amr) fields.push_back("amr");
+  if (update.acr) fields.push_back("acr");
+  if (update.metadata) fields.push_back("metadata");
+  Audit("session_updated", {{"subject", result->session.subject},
+                            {"session_id", result->session.session_id},
+                            {"fields", absl::StrJoin(fields, ",")}});
+  return std::move(result->session);
 }
 
 absl::StatusOr<bool> SessionService::RevokeSession(const std::string& session_id,

@@ -16,7 +16,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "server/common/clock.h"
+#include "server/common/session_context.h"
 #include "server/keys/key_provider.h"
 #include "server/session/failure_limiter.h"
 #include "server/session/refresh_token.h"
@@ -40,6 +42,20 @@ struct SessionOptions {
   // refuses to decide a refresh with it, and clamps its revocation times
   // (zero: no check). The maintenance loop also stops readiness beyond it.
   absl::Duration max_clock_offset = absl::ZeroDuration();
+  // How far in the future an auth_time may lie (--clock-skew): the login
+  // service's clock may run ahead of ours.
+  absl::Duration clock_skew = absl::Seconds(30);
+};
+
+// ContextInput: a session's token context as a caller gives it, before
+// validation (server/session/context_validation.h has the rules).
+struct ContextInput {
+  // claims: a JSON object (the API layer converted it from a Struct).
+  nlohmann::json claims = nlohmann::json::object();
+  std::vector<std::string> scopes;
+  std::optional<absl::Time> auth_time;
+  std::vector<std::string> amr;
+  std::string acr;
 };
 
 struct IssueRequest {
@@ -47,6 +63,24 @@ struct IssueRequest {
   std::vector<std::string> roles;
   std::string audience;  // Empty: the default audience.
   ClientMetadata client;
+  ContextInput context;
+  SessionMetadata metadata;
+};
+
+// SessionChanges: what UpdateSession changes; an engaged member is in the
+// update mask (engaged with an empty value clears the field).
+struct SessionChanges {
+  std::optional<std::vector<std::string>> roles;
+  std::optional<nlohmann::json> claims;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::optional<absl::Time>> auth_time;
+  std::optional<std::vector<std::string>> amr;
+  std::optional<std::string> acr;
+  std::optional<SessionMetadata> metadata;
+
+  bool empty() const {
+    return !roles && !claims && !scopes && !auth_time && !amr && !acr && !metadata;
+  }
 };
 
 // IssuedTokens: a TokenPair without its transport.
@@ -82,8 +116,22 @@ class SessionService {
                                        absl::Time deadline, absl::string_view peer = "") const;
 
   // RevokeAll revokes every live session of `subject`; returns how many.
+  // With `except_session_id` (one of the subject's sessions, else
+  // INVALID_SESSION_ID) that session stays alive and the others are revoked
+  // one by one, without a subject-wide revocation.
   absl::StatusOr<int64_t> RevokeAll(const std::string& subject, const std::string& reason,
-                                    absl::Time deadline) const;
+                                    absl::Time deadline,
+                                    const std::string& except_session_id = "") const;
+
+  // UpdateSession applies `changes` to a live session; the next access token
+  // of the session (its next refresh) carries them. INVALID_REQUEST when
+  // nothing is to change; the validation reasons of Issue; SESSION_NOT_FOUND,
+  // SESSION_REVOKED, REFRESH_TOKEN_EXPIRED for a session that is not live;
+  // INVALID_CLAIMS (nothing changed) when the session's access token would
+  // outgrow --max-token-bytes.
+  absl::StatusOr<SessionRow> UpdateSession(const std::string& session_id,
+                                           const SessionChanges& changes,
+                                           absl::Time deadline) const;
 
   // RevokeSession revokes one session; false if unknown or already revoked.
   absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,
@@ -98,6 +146,12 @@ class SessionService {
  private:
   absl::StatusOr<IssuedTokens> MintPair(const SessionRow& session, const RefreshToken& refresh,
                                         absl::Time now) const;
+  // MintAccess signs the access token `session` gets at `now` and checks it
+  // against the verifier's size limit.
+  absl::StatusOr<std::string> MintAccess(const SessionRow& session, absl::Time now,
+                                         absl::Time* expires_at) const;
+  // ValidateContext applies the rules of context_validation.h to `input`.
+  absl::StatusOr<TokenContext> ValidateContext(const ContextInput& input, absl::Time now) const;
   // AuditGraceReplay records a grace retry, flagging one whose client
   // metadata differs from the row's (set by the call that rotated).
   void AuditGraceReplay(const SessionRow& session,
