@@ -159,7 +159,7 @@ void ToProto(const AccessClaims& claims, v1::VerifyAccessResponse& out) {
   ContextToProto(claims.context, out);
 }
 
-void ToProto(const SessionRow& session, v1::Session& out) {
+void ToProto(const SessionView& session, v1::Session& out) {
   out.set_session_id(session.session_id);
   out.set_subject(session.subject);
   ToTimestamp(session.created_at, *out.mutable_created_at());

@@ -35,7 +35,7 @@ absl::StatusOr<SessionChanges> ChangesFromProto(const v1::UpdateSessionRequest& 
 absl::StatusOr<VerifyAccessRequest> VerifyFromProto(const v1::VerifyAccessRequest& request);
 void ToProto(const IssuedTokens& tokens, v1::TokenPair& out);
 void ToProto(const AccessClaims& claims, v1::VerifyAccessResponse& out);
-void ToProto(const SessionRow& session, v1::Session& out);
+void ToProto(const SessionView& session, v1::Session& out);
 
 }  // namespace token
 

@@ -212,7 +212,7 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::ListSessions(grpc::CallbackServe
             sessions_.ListSessions(req.subject(), req.page_size(), req.page_token(), deadline);
         if (!page.ok()) return page.status();
         v1::ListSessionsResponse out;
-        for (const SessionRow& row : page->sessions) ToProto(row, *out.add_sessions());
+        for (const SessionView& session : page->sessions) ToProto(session, *out.add_sessions());
         out.set_next_page_token(page->next_page_token);
         return out;
       });

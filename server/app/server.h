@@ -57,8 +57,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Serve logs "serving", starts the background work (key watcher, TLS
-  // reloads, Maintenance) and returns on SIGTERM or SIGINT.
+  // Serve logs "serving" with the ports bound (grpc_port, http_port: the
+  // kernel's choice for a listen address with port 0; tests/e2e reads them),
+  // starts the background work (key watcher, TLS reloads, Maintenance) and
+  // returns on SIGTERM or SIGINT.
   void Serve();
 
   // Drain makes the replica unready, lets in-flight gRPC calls finish within

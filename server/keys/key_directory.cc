@@ -1,13 +1,10 @@
 #include "server/keys/key_directory.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <utility>
@@ -15,13 +12,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "server/common/base64url.h"
+#include "server/common/file_io.h"
 #include "server/common/log.h"
 #include "server/common/random.h"
 #include "server/keys/rsa_key.h"
@@ -35,70 +32,6 @@ constexpr char kNameTimeFormat[] = "%Y%m%dT%H%M%SZ";
 // Generous bound for one PEM key file (a 16384-bit key is ~12 KiB).
 constexpr size_t kMaxKeyFileBytes = 64 * 1024;
 constexpr size_t kMaxSecretFileBytes = 1024;
-
-// Fd closes a POSIX file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Close closes now and reports the error close() returned, if any.
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-absl::Status ErrnoError(int err, absl::string_view what, const std::string& path) {
-  const std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case EEXIST:
-      return absl::AlreadyExistsError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-std::string JoinPath(const std::string& dir, absl::string_view name) {
-  if (!dir.empty() && dir.back() == '/') return absl::StrCat(dir, name);
-  return absl::StrCat(dir, "/", name);
-}
-
-// ReadSmallFile reads a regular file of at most `max_bytes`.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoError(errno, "cannot open", path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "cannot stat", path);
-  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(path + " is not a regular file");
-  std::string content;
-  char buf[4096];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(errno, "cannot read", path);
-    if (n == 0) break;
-    content.append(buf, static_cast<size_t>(n));
-    if (content.size() > max_bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, " is larger than ", max_bytes, " bytes"));
-    }
-  }
-  return content;
-}
 
 std::string ModeText(mode_t mode) { return absl::StrFormat("%04o", mode & 07777); }
 
@@ -114,7 +47,7 @@ bool OnReadOnlyFilesystem(const std::string& path) {
 // tmpfs, mounted read-only into the container).
 absl::Status CheckDirectoryPermissions(const std::string& dir) {
   struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) return ErrnoError(errno, "cannot stat", dir);
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoStatus(errno, "cannot stat", dir);
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || OnReadOnlyFilesystem(dir)) {
     return absl::OkStatus();
   }
@@ -131,7 +64,7 @@ absl::Status CheckDirectoryPermissions(const std::string& dir) {
 // the 0644 a Secret volume gets by default is common.
 absl::Status CheckSecretFile(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoError(errno, "cannot stat", path);
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "cannot stat", path);
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return absl::PermissionDeniedError(absl::StrCat(
         "key file ", path, " is writable by group or others (mode ", ModeText(st.st_mode),
@@ -168,53 +101,9 @@ absl::Status MakePrivateDirs(const std::string& dir) {
       continue;
     }
     if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoError(errno, "cannot create directory", current);
+      return ErrnoStatus(errno, "cannot create directory", current);
     }
   }
-  return absl::OkStatus();
-}
-
-// WriteAll writes `data` to `fd`, retrying short writes.
-bool WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
-// SyncDir makes a new directory entry durable; best effort.
-void SyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() >= 0) ::fsync(fd.get());
-}
-
-// CreatePrivateFile writes `content` to "<dir>/<name>" with mode 0600. The
-// data goes to a hidden temporary file opened with O_CREAT|O_EXCL, is synced,
-// and is then hard-linked to its final name, which fails with ALREADY_EXISTS
-// instead of replacing an existing file. Readers never see a partial file.
-absl::Status CreatePrivateFile(const std::string& dir, const std::string& name,
-                               absl::string_view content) {
-  const std::string final_path = JoinPath(dir, name);
-  const std::string tmp_path =
-      JoinPath(dir, absl::StrCat(".", name, ".", absl::BytesToHexString(RandomBytes(6)), ".tmp"));
-  Fd fd(::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return ErrnoError(errno, "cannot create", tmp_path);
-  // The umask can only clear bits; make the mode exactly 0600 regardless.
-  const bool written = ::fchmod(fd.get(), 0600) == 0 && WriteAll(fd.get(), content) &&
-                       ::fsync(fd.get()) == 0 && fd.Close() == 0;
-  if (!written) {
-    const int err = errno;
-    ::unlink(tmp_path.c_str());
-    return ErrnoError(err, "cannot write", tmp_path);
-  }
-  const int link_rc = ::link(tmp_path.c_str(), final_path.c_str());
-  const int link_errno = errno;
-  ::unlink(tmp_path.c_str());
-  if (link_rc != 0) return ErrnoError(link_errno, "cannot create", final_path);
-  SyncDir(dir);
   return absl::OkStatus();
 }
 

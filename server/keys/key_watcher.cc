@@ -87,7 +87,7 @@ absl::StatusOr<std::unique_ptr<KeyWatcher>> KeyWatcher::Create(Options options,
   watcher->provider_ = std::make_unique<KeyProvider>(rotation->key_set);
   watcher->loaded_ = *std::move(keys);
   watcher->statuses_ = std::move(rotation->keys);
-  watcher->fingerprint_ = *std::move(fingerprint);
+  watcher->changes_.Applied(*std::move(fingerprint));
   watcher->next_poll_ = now + watcher->options_.poll_interval;
   watcher->stats_.loads = 1;
   return watcher;
@@ -109,15 +109,16 @@ void KeyWatcher::Tick() {
     absl::StatusOr<std::string> fingerprint = KeyDirectoryFingerprint(options_.dir);
     if (!fingerprint.ok()) {
       const std::string error(fingerprint.status().message());
-      if (error != fingerprint_error_) {
+      if (changes_.ReadFailed(error)) {
         ++stats_.load_failures;
         Log(LogLevel::kError, "cannot check the key directory; keeping the current keys",
             {{"dir", options_.dir}, {"error", error}});
-        fingerprint_error_ = error;
       }
     } else {
-      fingerprint_error_.clear();
-      if (*fingerprint != fingerprint_) (void)LoadLocked("change", now);
+      changes_.ReadSucceeded();
+      // Any difference from the last read reloads, even back to the keys in
+      // use, so removing a broken file is logged as a load.
+      if (!changes_.IsLatest(*fingerprint)) (void)LoadLocked("change", now);
     }
   }
   EvaluateLocked(now);
@@ -132,8 +133,8 @@ absl::Status KeyWatcher::LoadLocked(absl::string_view trigger, absl::Time now) {
   absl::StatusOr<KeyRotation> rotation =
       keys.ok() ? EvaluateKeyRotation(*keys, now, options_.policy) : keys.status();
   // A broken directory is reported once per change, not on every poll.
-  if (fingerprint.ok()) fingerprint_ = *fingerprint;
   if (!rotation.ok()) {
+    if (fingerprint.ok()) changes_.Rejected(*std::move(fingerprint));
     ++stats_.load_failures;
     // Load errors name the file, never its contents (key_directory.h).
     Log(LogLevel::kError, "key reload failed; keeping the current keys",
@@ -157,6 +158,7 @@ absl::Status KeyWatcher::LoadLocked(absl::string_view trigger, absl::Time now) {
           {{"kid", status.kid}, {"file", status.file}});
     }
   }
+  changes_.Applied(*std::move(fingerprint));
   loaded_ = *std::move(keys);
   ++stats_.loads;
   Log(LogLevel::kInfo, "key directory loaded",

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/common/file_change_detector.h"
 #include "server/common/periodic_thread.h"
 #include "server/keys/key_provider.h"
 #include "server/keys/key_rotation.h"
@@ -106,10 +107,9 @@ class KeyWatcher {
   mutable absl::Mutex mu_;
   std::vector<DatedKey> loaded_ ABSL_GUARDED_BY(mu_);
   std::vector<KeyStatus> statuses_ ABSL_GUARDED_BY(mu_);
-  // fingerprint_: of the directory as last read, successfully or not.
-  std::string fingerprint_ ABSL_GUARDED_BY(mu_);
-  // fingerprint_error_: the last fingerprint failure, logged once.
-  std::string fingerprint_error_ ABSL_GUARDED_BY(mu_);
+  // changes_: the directory's fingerprint as last read, successfully or not,
+  // and the last fingerprint failure (logged once).
+  FileChangeDetector changes_ ABSL_GUARDED_BY(mu_);
   absl::Time next_poll_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 

@@ -27,6 +27,19 @@ absl::Status RateLimited() {
                    "too many failed refresh attempts; retry later with a valid token");
 }
 
+SessionView ViewOf(SessionRow row) {
+  return SessionView{.session_id = std::move(row.session_id),
+                     .subject = std::move(row.subject),
+                     .roles = std::move(row.roles),
+                     .client = std::move(row.client),
+                     .created_at = row.created_at,
+                     .last_used_at = row.last_used_at,
+                     .expires_at = row.expires_at,
+                     .absolute_expires_at = row.absolute_expires_at,
+                     .revoked_at = row.revoked_at,
+                     .revoke_reason = std::move(row.revoke_reason)};
+}
+
 }  // namespace
 
 void SessionService::AuditGraceReplay(const SessionRow& session,
@@ -454,12 +467,13 @@ absl::StatusOr<SessionPage> SessionService::ListSessions(const std::string& subj
       store_.ListSessions(subject, limit + 1, after, deadline);
   if (!rows.ok()) return rows.status();
   SessionPage page;
-  page.sessions = *std::move(rows);
-  if (static_cast<int>(page.sessions.size()) > limit) {
-    page.sessions.resize(limit);
-    const SessionRow& last = page.sessions.back();
+  if (static_cast<int>(rows->size()) > limit) {
+    rows->resize(limit);
+    const SessionRow& last = rows->back();
     page.next_page_token = EncodePageToken(subject, {last.created_at, last.session_id});
   }
+  page.sessions.reserve(rows->size());
+  for (SessionRow& row : *rows) page.sessions.push_back(ViewOf(std::move(row)));
   return page;
 }
 

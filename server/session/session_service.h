@@ -92,8 +92,24 @@ struct [[nodiscard]] IssuedTokens {
   std::string session_id;
 };
 
+// SessionView: one session as ListSessions shows it. Its own type, so the API
+// layer converts this rather than the store's row (which also carries what
+// only rotation needs, such as the generation).
+struct SessionView {
+  std::string session_id;
+  std::string subject;
+  std::vector<std::string> roles;
+  ClientMetadata client;
+  absl::Time created_at;
+  absl::Time last_used_at;
+  absl::Time expires_at;  // Idle expiry of the current refresh token.
+  absl::Time absolute_expires_at;
+  std::optional<absl::Time> revoked_at;  // Unset while the session is live.
+  std::string revoke_reason;             // Empty while the session is live.
+};
+
 struct SessionPage {
-  std::vector<SessionRow> sessions;
+  std::vector<SessionView> sessions;
   std::string next_page_token;  // Empty on the last page.
 };
 

@@ -11,25 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/common/file_io.h"
 
 namespace token::tls {
 namespace {
 
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-absl::Status WriteAll(int fd, const std::string& contents, const std::string& path) {
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("cannot write", path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -58,17 +46,18 @@ absl::Status CredentialMirror::ReplaceLocked(const std::string& name, const std:
   const std::string path = absl::StrCat(dir_, "/", name);
   const std::string temp = path + ".tmp";
   unlink(temp.c_str());
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return ErrnoError("cannot create", temp);
-  absl::Status status = WriteAll(fd, contents, temp);
-  if (status.ok() && fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+  Fd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (!fd.valid()) return ErrnoError("cannot create", temp);
+  absl::Status status = absl::OkStatus();
+  if (!WriteAll(fd.get(), contents)) status = ErrnoError("cannot write", temp);
+  if (status.ok() && fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
     status = ErrnoError("cannot chmod", temp);
   }
   if (status.ok()) {
     const timespec times[2] = {absl::ToTimespec(mtime), absl::ToTimespec(mtime)};
-    if (futimens(fd, times) != 0) status = ErrnoError("cannot set the time of", temp);
+    if (futimens(fd.get(), times) != 0) status = ErrnoError("cannot set the time of", temp);
   }
-  if (close(fd) != 0 && status.ok()) status = ErrnoError("cannot close", temp);
+  if (fd.Close() != 0 && status.ok()) status = ErrnoError("cannot close", temp);
   if (status.ok() && rename(temp.c_str(), path.c_str()) != 0) {
     status = ErrnoError("cannot rename into", path);
   }

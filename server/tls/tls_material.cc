@@ -1,14 +1,10 @@
 #include "server/tls/tls_material.h"
 
-#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -19,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "server/common/file_io.h"
 
 namespace token::tls {
 namespace {
@@ -30,46 +27,21 @@ absl::Status FileError(absl::string_view flag, absl::string_view path, absl::str
   return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", path, ": ", what));
 }
 
-// ScopedFd closes a file descriptor.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 absl::StatusOr<std::string> ReadCapped(absl::string_view flag, const std::string& path) {
-  ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return FileError(flag, path, std::strerror(errno));
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0) return FileError(flag, path, std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return FileError(flag, path, "not a regular file");
-  std::string out;
-  char buffer[16384];
-  for (;;) {
-    const ssize_t n = read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      OPENSSL_cleanse(buffer, sizeof(buffer));
-      return FileError(flag, path, std::strerror(errno));
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > kMaxTlsFileBytes) {
-      OPENSSL_cleanse(buffer, sizeof(buffer));
-      OPENSSL_cleanse(out.data(), out.size());
+  FileReadError error;
+  absl::StatusOr<std::string> contents = ReadSmallFile(path, kMaxTlsFileBytes, &error);
+  if (contents.ok()) return contents;
+  switch (error.kind) {
+    case FileReadError::Kind::kNotRegular:
+      return FileError(flag, path, "not a regular file");
+    case FileReadError::Kind::kTooLarge:
       return FileError(flag, path, absl::StrCat("larger than ", kMaxTlsFileBytes, " bytes"));
-    }
-    out.append(buffer, static_cast<size_t>(n));
+    case FileReadError::Kind::kOpen:
+    case FileReadError::Kind::kStat:
+    case FileReadError::Kind::kRead:
+      break;
   }
-  OPENSSL_cleanse(buffer, sizeof(buffer));
-  return out;
+  return FileError(flag, path, std::strerror(error.err));
 }
 
 // PemBlock is one decoded "-----BEGIN <type>-----" block. `der` may hold a

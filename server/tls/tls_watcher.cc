@@ -2,12 +2,11 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/file_io.h"
 #include "server/common/log.h"
 #include "server/common/openssl_ptr.h"
 
@@ -36,16 +35,14 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
 }
 
+// ReadPolicy reads the policy file, bounded like the TLS files; every
+// failure is reported as "cannot read", naming the file only.
 absl::StatusOr<std::string> ReadPolicy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::InvalidArgumentError(absl::StrCat("--authz-policy ", path, ": cannot read"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
+  absl::StatusOr<std::string> text = ReadSmallFile(path, kMaxTlsFileBytes);
+  if (!text.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--authz-policy ", path, ": cannot read"));
   }
-  return text.str();
+  return text;
 }
 
 void LogLoaded(absl::string_view message, const TlsMaterial& material, absl::Time now) {
@@ -99,19 +96,24 @@ absl::Status TlsWatcher::PollCertificatesLocked(bool initial) {
   if (!contents.ok()) {
     if (initial) return contents.status();
     const std::string error(contents.status().message());
-    if (error != read_error_) {
-      read_error_ = error;
+    if (certificate_changes_.ReadFailed(error)) {
       ++stats_.rejected;
       Log(LogLevel::kWarning, "TLS files unreadable; keeping the certificate in use",
           {{"error", error}});
     }
     return contents.status();
   }
-  read_error_.clear();
+  certificate_changes_.ReadSucceeded();
   const std::string digest = Digest({&contents->cert, &contents->key, &contents->client_ca});
-  if (!initial && digest == applied_digest_) return absl::OkStatus();
-  if (!initial && digest == rejected_digest_) {
-    return absl::FailedPreconditionError("the TLS files on disk were rejected");
+  if (!initial) {
+    switch (certificate_changes_.Classify(digest)) {
+      case FileChangeDetector::Verdict::kApplied:
+        return absl::OkStatus();
+      case FileChangeDetector::Verdict::kRejected:
+        return absl::FailedPreconditionError("the TLS files on disk were rejected");
+      case FileChangeDetector::Verdict::kNew:
+        break;
+    }
   }
   const absl::Time now = clock_.Now();
   absl::StatusOr<TlsMaterialPtr> material = TlsMaterial::Parse(options_.paths, *contents, now);
@@ -125,7 +127,7 @@ absl::Status TlsWatcher::PollCertificatesLocked(bool initial) {
       Log(LogLevel::kError, "cannot publish the new TLS certificate; keeping the one in use",
           {{"error", std::string(published.message())}});
     } else {
-      rejected_digest_ = digest;
+      certificate_changes_.Rejected(digest);
       Log(LogLevel::kWarning, "TLS files rejected; keeping the certificate in use",
           {{"error", std::string(published.message())}});
     }
@@ -135,8 +137,7 @@ absl::Status TlsWatcher::PollCertificatesLocked(bool initial) {
     absl::MutexLock lock(&current_mu_);
     current_ = *material;
   }
-  applied_digest_ = digest;
-  rejected_digest_.clear();
+  certificate_changes_.Applied(digest);
   if (!initial) ++stats_.reloads;
   LogLoaded(initial ? "TLS certificate loaded" : "TLS certificate reloaded", **material, now);
   return absl::OkStatus();
@@ -148,31 +149,29 @@ absl::Status TlsWatcher::PollPolicyLocked(bool initial) {
   if (!text.ok()) {
     if (initial) return text.status();
     const std::string error(text.status().message());
-    if (error != policy_read_error_) {
-      policy_read_error_ = error;
+    if (policy_changes_.ReadFailed(error)) {
       ++stats_.policy_rejected;
       Log(LogLevel::kWarning, "authorization policy unreadable; keeping the policy in use",
           {{"error", error}});
     }
     return text.status();
   }
-  policy_read_error_.clear();
+  policy_changes_.ReadSucceeded();
   const std::string digest = Digest({&*text});
-  if (!initial && (digest == policy_applied_digest_ || digest == policy_rejected_digest_)) {
+  if (!initial && policy_changes_.Classify(digest) != FileChangeDetector::Verdict::kNew) {
     return absl::OkStatus();
   }
   if (absl::Status valid = load_policy_(*text); !valid.ok()) {
     const std::string error =
         absl::StrCat("--authz-policy ", options_.authz_policy, ": ", valid.message());
     if (initial) return absl::InvalidArgumentError(error);
-    policy_rejected_digest_ = digest;
+    policy_changes_.Rejected(digest);
     ++stats_.policy_rejected;
     Log(LogLevel::kWarning, "authorization policy rejected; keeping the policy in use",
         {{"error", error}});
     return absl::OkStatus();
   }
-  policy_applied_digest_ = digest;
-  policy_rejected_digest_.clear();
+  policy_changes_.Applied(digest);
   if (!initial) ++stats_.policy_reloads;
   Log(LogLevel::kInfo, initial ? "authorization policy loaded" : "authorization policy reloaded",
       {{"file", options_.authz_policy}});
@@ -187,10 +186,8 @@ void TlsWatcher::Poll() {
 
 absl::Status TlsWatcher::Reload() {
   absl::MutexLock lock(&mu_);
-  rejected_digest_.clear();
-  read_error_.clear();
-  policy_rejected_digest_.clear();
-  policy_read_error_.clear();
+  certificate_changes_.ForgetFailures();
+  policy_changes_.ForgetFailures();
   absl::Status certificates = PollCertificatesLocked(/*initial=*/false);
   (void)PollPolicyLocked(/*initial=*/false);
   return certificates;

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/common/clock.h"
+#include "server/common/file_change_detector.h"
 #include "server/common/periodic_thread.h"
 #include "server/tls/tls_material.h"
 
@@ -105,14 +106,10 @@ class TlsWatcher final : public TlsMaterialSource {
 
   // mu_ serialises polls; current_mu_ only guards the pointer handshakes read.
   mutable absl::Mutex mu_;
-  // Digests of the file contents last applied, and last rejected (so one
-  // broken replacement is logged once).
-  std::string applied_digest_ ABSL_GUARDED_BY(mu_);
-  std::string rejected_digest_ ABSL_GUARDED_BY(mu_);
-  std::string read_error_ ABSL_GUARDED_BY(mu_);
-  std::string policy_applied_digest_ ABSL_GUARDED_BY(mu_);
-  std::string policy_rejected_digest_ ABSL_GUARDED_BY(mu_);
-  std::string policy_read_error_ ABSL_GUARDED_BY(mu_);
+  // Digests of the file contents last applied and last rejected, and the
+  // last read error (so one broken replacement is logged once).
+  FileChangeDetector certificate_changes_ ABSL_GUARDED_BY(mu_);
+  FileChangeDetector policy_changes_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 
   mutable absl::Mutex current_mu_;

@@ -5,6 +5,7 @@
 // per-field reasons for bytes that do not decode, and ErrorInfo details.
 #include "server/api/token_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,7 +17,6 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
 #include "server/common/error_reason.h"
 #include "server/keys/key_set.h"
 #include "server/keys/rsa_key.h"
@@ -25,6 +25,7 @@
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
 #include "server/session/session_service.h"
+#include "tests/common/fake_clock.h"
 #include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 #include "token/v1/token.grpc.pb.h"
@@ -247,6 +248,69 @@ TEST_F(TokenServiceTest, ErrorDetailsCarryStatusAndErrorInfo) {
   ASSERT_TRUE(details.details(0).UnpackTo(&info));
   EXPECT_EQ(info.domain(), "token.v1");
   EXPECT_EQ(info.reason(), "TOKEN_MALFORMED");
+}
+
+absl::Time TimeOf(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
+}
+
+// ListSessions shows every recorded field of a session: who, roles, the
+// client the last refresh reported, its four times and its revocation.
+TEST_F(TokenServiceTest, ListSessionsShowsEveryField) {
+  // The handlers hold deadlines against the fake clock, which runs ahead here.
+  auto context = [this] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(absl::ToChronoTime(std::max(absl::Now(), clock_.Now()) + absl::Seconds(10)));
+    return c;
+  };
+  const absl::Time created = clock_.Now();
+  v1::IssueTokensRequest issue;
+  issue.set_subject("alice");
+  issue.add_roles("admin");
+  issue.add_roles("auditor");
+  issue.mutable_client()->set_user_agent("first-agent");
+  issue.mutable_client()->set_ip_address("192.0.2.1");
+  v1::IssueTokensResponse issued;
+  ASSERT_TRUE(stub_->IssueTokens(context().get(), issue, &issued).ok());
+
+  clock_.Advance(absl::Minutes(5));
+  const absl::Time refreshed = clock_.Now();
+  v1::RefreshTokensRequest refresh;
+  refresh.set_refresh_token(issued.tokens().refresh_token());
+  refresh.mutable_client()->set_user_agent("second-agent");
+  refresh.mutable_client()->set_ip_address("2001:db8::1");
+  v1::RefreshTokensResponse rotated;
+  ASSERT_TRUE(stub_->RefreshTokens(context().get(), refresh, &rotated).ok());
+
+  clock_.Advance(absl::Minutes(1));
+  const absl::Time revoked = clock_.Now();
+  v1::RevokeSessionRequest revoke;
+  revoke.set_session_id(issued.tokens().session_id());
+  revoke.set_reason("logout");
+  v1::RevokeSessionResponse revoke_response;
+  ASSERT_TRUE(stub_->RevokeSession(context().get(), revoke, &revoke_response).ok());
+
+  v1::ListSessionsRequest list;
+  list.set_subject("alice");
+  v1::ListSessionsResponse page;
+  ASSERT_TRUE(stub_->ListSessions(context().get(), list, &page).ok());
+  ASSERT_EQ(page.sessions_size(), 1);
+  const v1::Session& session = page.sessions(0);
+  EXPECT_EQ(session.session_id(), issued.tokens().session_id());
+  EXPECT_EQ(session.subject(), "alice");
+  ASSERT_EQ(session.roles_size(), 2);
+  EXPECT_EQ(session.roles(0), "admin");
+  EXPECT_EQ(session.roles(1), "auditor");
+  EXPECT_EQ(session.client().user_agent(), "second-agent");
+  EXPECT_EQ(session.client().ip_address(), "2001:db8::1");
+  EXPECT_EQ(TimeOf(session.created_at()), created);
+  EXPECT_EQ(TimeOf(session.last_used_at()), refreshed);
+  EXPECT_EQ(TimeOf(session.expires_at()), refreshed + Options().refresh_idle_ttl);
+  EXPECT_EQ(TimeOf(session.absolute_expires_at()), created + Options().refresh_absolute_ttl);
+  ASSERT_TRUE(session.has_revoked_at());
+  EXPECT_EQ(TimeOf(session.revoked_at()), revoked);
+  EXPECT_EQ(session.revoke_reason(), "logout");
+  EXPECT_TRUE(page.next_page_token().empty());
 }
 
 }  // namespace

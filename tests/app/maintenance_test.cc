@@ -8,11 +8,11 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "server/common/clock.h"
 #include "server/health/readiness.h"
 #include "server/keys/key_provider.h"
 #include "server/session/revocation_set.h"
 #include "server/session/sweeper.h"
+#include "tests/common/fake_clock.h"
 #include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 

@@ -185,7 +185,7 @@ TEST(ClientE2eNoServerTest, UnreachableServerIsUnavailableAfterRetries) {
   options.timeout = absl::Seconds(5);
   options.retry.max_attempts = 3;
   options.retry.initial_backoff = absl::Milliseconds(10);
-  auto c = client::TokenClient::Connect(absl::StrCat("127.0.0.1:", PickFreePort()), options);
+  auto c = client::TokenClient::Connect(absl::StrCat("127.0.0.1:", UnusedLoopbackPort()), options);
   client::Result<client::AccessClaims> r = c->Verify({.access_token = "x"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, grpc::StatusCode::UNAVAILABLE);
@@ -286,8 +286,8 @@ TEST_F(ClientE2eTest, TokenctlSubcommandsAndExitCodes) {
   EXPECT_EQ(Tokenctl({server, "issue"}).exit_code, 1);
   EXPECT_EQ(Tokenctl({"--help"}).exit_code, 0);
 
-  ProcessRun down = Tokenctl({absl::StrCat("--server=127.0.0.1:", PickFreePort()), "--timeout=2s",
-                              "verify", "x", "--json"});
+  ProcessRun down = Tokenctl({absl::StrCat("--server=127.0.0.1:", UnusedLoopbackPort()),
+                              "--timeout=2s", "verify", "x", "--json"});
   EXPECT_EQ(down.exit_code, 3);
   EXPECT_EQ(down.json()["error"]["code"], "UNAVAILABLE");
 }
@@ -304,10 +304,11 @@ TEST_F(ClientE2eTest, TokenctlJwksAndKeygen) {
   ProcessRun table = Tokenctl({"jwks", url});
   EXPECT_EQ(table.exit_code, 0);
   EXPECT_THAT(table.out, HasSubstr("RS256"));
-  EXPECT_EQ(Tokenctl({"jwks", absl::StrCat("--jwks-url=http://127.0.0.1:", PickFreePort(), "/x"),
-                      "--timeout=2s"})
-                .exit_code,
-            3);
+  EXPECT_EQ(
+      Tokenctl({"jwks", absl::StrCat("--jwks-url=http://127.0.0.1:", UnusedLoopbackPort(), "/x"),
+                "--timeout=2s"})
+          .exit_code,
+      3);
 
   // Keys are the server binary's job: tokenctl keygen says so and exits 1.
   ProcessRun keygen = Tokenctl({"keygen", "--key-dir=/nonexistent", "--bits=2048"});

@@ -6,15 +6,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "nlohmann/json.hpp"
 #include "tests/e2e/secret_recorder.h"
 #include "tests/harness/poll.h"
-#include "tests/harness/ports.h"
 
 namespace token::testing {
 namespace {
@@ -29,6 +31,31 @@ SubprocessOptions ServerOptions(const std::string& log_path) {
   options.output_path = log_path;
   options.unset_env_prefixes = {"TOKEN_"};
   return options;
+}
+
+struct BoundPorts {
+  int grpc = 0;
+  int http = 0;
+};
+
+// ServingPorts reads the ports token-server bound from its "serving" log
+// line (Server::Serve, server/app/server.cc): started on port 0, the kernel
+// picks them, so no other process can take them between picking and binding.
+std::optional<BoundPorts> ServingPorts(const std::string& log) {
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!entry.is_object() || entry.value("msg", nlohmann::json()) != "serving") continue;
+    const nlohmann::json grpc = entry.value("grpc_port", nlohmann::json());
+    const nlohmann::json http = entry.value("http_port", nlohmann::json());
+    BoundPorts ports;
+    if (grpc.is_string() && http.is_string() &&
+        absl::SimpleAtoi(grpc.get<std::string>(), &ports.grpc) &&
+        absl::SimpleAtoi(http.get<std::string>(), &ports.http) && ports.grpc > 0 &&
+        ports.http > 0) {
+      return ports;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -62,13 +89,12 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
   }
   server->key_dir_ = key_dir.empty() ? server->work_dir_ + "/keys" : key_dir;
   server->log_path_ = server->work_dir_ + "/server.log";
-  server->grpc_port_ = PickFreePort();
-  server->http_port_ = PickFreePort();
 
   std::vector<std::string> argv = {
       TOKEN_SERVER_BINARY,
-      absl::StrCat("--grpc-listen=127.0.0.1:", server->grpc_port_),
-      absl::StrCat("--http-listen=127.0.0.1:", server->http_port_),
+      // Port 0: the kernel picks free ports at bind time; the server reports them.
+      "--grpc-listen=127.0.0.1:0",
+      "--http-listen=127.0.0.1:0",
       "--database-url=" + conninfo,
       "--key-dir=" + server->key_dir_,
       // Tests start on an empty key directory (or reuse one a first run filled).
@@ -80,9 +106,24 @@ absl::StatusOr<std::unique_ptr<TokenServerProcess>> TokenServerProcess::Start(
   if (!process.ok()) return process.status();
   server->process_ = *std::move(process);
 
+  // One deadline for both waits: listening (ports known), then ready.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::optional<BoundPorts> ports;
+  PollUntil(
+      [&] {
+        ports = ServingPorts(server->Log());
+        return ports.has_value() || !server->process_->IsRunning();
+      },
+      deadline - absl::Now());
+  if (!ports.has_value()) {
+    return absl::UnavailableError("token-server did not report its listening ports:\n" +
+                                  server->Log());
+  }
+  server->grpc_port_ = ports->grpc;
+  server->http_port_ = ports->http;
   const bool ready = PollUntil(
       [&] { return !server->process_->IsRunning() || server->HttpGet("/readyz").status == 200; },
-      absl::Seconds(30));
+      std::max(deadline - absl::Now(), absl::ZeroDuration()));
   if (!ready || !server->process_->IsRunning()) {
     return absl::UnavailableError("token-server did not become ready:\n" + server->Log());
   }

@@ -1,6 +1,7 @@
-// TokenServerProcess: the real token-server binary, started on free loopback
-// ports against the harness's PostgreSQL, with a gRPC stub and an HTTP client
-// for it. Its combined output goes to a log file the tests can grep.
+// TokenServerProcess: the real token-server binary, listening on loopback port
+// 0 (it reports the ports it bound) against the harness's PostgreSQL, with a
+// gRPC stub and an HTTP client for it. Its combined output goes to a log file
+// the tests can grep.
 #ifndef TOKEN_TESTS_E2E_TOKEN_SERVER_PROCESS_H_
 #define TOKEN_TESTS_E2E_TOKEN_SERVER_PROCESS_H_
 
@@ -35,7 +36,8 @@ std::shared_ptr<grpc::Channel> MakeTlsChannel(const std::string& address,
 class TokenServerProcess {
  public:
   // Start launches token-server with `extra_flags` after the defaults (so they
-  // win) and waits until /readyz says ready. `key_dir` empty: a fresh temp dir.
+  // win), reads the ports it bound from its "serving" log line and waits until
+  // /readyz says ready. `key_dir` empty: a fresh temp dir.
   // The defaults include --generate-keys (a missing key and refresh-secret are
   // created); pass --nogenerate-keys to turn it off.
   // With `tls`, the server must be given --tls-cert/--tls-key in

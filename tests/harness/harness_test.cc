@@ -225,7 +225,7 @@ TEST(SubprocessTest, RedirectsOutputAndSetsEnvironment) {
 }
 
 TEST(PortsTest, PicksABindablePort) {
-  const int port = PickFreePort();
+  const int port = UnusedLoopbackPort();
   ASSERT_GT(port, 0);
   ASSERT_LT(port, 65536);
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -7,7 +7,7 @@
 
 namespace token::testing {
 
-int PickFreePort() {
+int UnusedLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_in addr{};

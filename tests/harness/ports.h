@@ -3,11 +3,13 @@
 
 namespace token::testing {
 
-// Returns a TCP port on 127.0.0.1 that was free a moment ago: binds port 0,
-// reads the port the kernel chose and closes the socket. Another process may
-// take it before the caller binds it, so servers under test should still report
-// bind failures clearly. Returns -1 if no socket could be bound.
-int PickFreePort();
+// Returns a TCP port on 127.0.0.1 with nothing listening on it, for tests of
+// "connection refused": binds port 0, reads the port the kernel chose and
+// closes the socket. Not for starting a server: another process may bind the
+// port in between. Servers under test listen on port 0 and report the port
+// they bound instead (tests/e2e/token_server_process.cc). Returns -1 if no
+// socket could be bound.
+int UnusedLoopbackPort();
 
 }  // namespace token::testing
 

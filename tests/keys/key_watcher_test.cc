@@ -14,9 +14,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
 #include "server/common/log.h"
 #include "server/keys/key_directory.h"
+#include "tests/common/fake_clock.h"
 #include "tests/harness/poll.h"
 
 namespace token {

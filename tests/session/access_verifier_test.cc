@@ -8,7 +8,6 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
 #include "server/common/error_reason.h"
 #include "server/jwt/claims.h"
 #include "server/jwt/signer.h"
@@ -16,6 +15,7 @@
 #include "server/keys/key_set.h"
 #include "server/keys/rsa_key.h"
 #include "server/session/revocation_set.h"
+#include "tests/common/fake_clock.h"
 
 namespace token {
 namespace {

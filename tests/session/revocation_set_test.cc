@@ -4,7 +4,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
+#include "tests/common/fake_clock.h"
 
 namespace token {
 namespace {

@@ -16,7 +16,6 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/common/base64url.h"
-#include "server/common/clock.h"
 #include "server/common/error_reason.h"
 #include "server/common/log.h"
 #include "server/common/random.h"
@@ -27,6 +26,7 @@
 #include "server/session/access_verifier.h"
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
+#include "tests/common/fake_clock.h"
 #include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 
@@ -744,7 +744,7 @@ TEST_F(SessionServiceTest, ListSessionsPaginatesNewestFirstWithoutDuplicates) {
     ASSERT_TRUE(Issue("bob").ok());
     clock_.Advance(absl::Seconds(1));
   }
-  std::vector<SessionRow> all;
+  std::vector<SessionView> all;
   std::vector<size_t> page_sizes;
   std::string page_token;
   do {
@@ -781,7 +781,7 @@ TEST_F(SessionServiceTest, ListSessionsSameCreatedAtNoDuplicates) {
   do {
     absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 7, page_token, Deadline());
     ASSERT_TRUE(page.ok()) << page.status();
-    for (const SessionRow& row : page->sessions) {
+    for (const SessionView& row : page->sessions) {
       EXPECT_TRUE(listed.insert(row.session_id).second) << "duplicate " << row.session_id;
     }
     page_token = page->next_page_token;

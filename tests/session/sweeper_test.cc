@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
 #include "server/common/error_reason.h"
+#include "tests/common/fake_clock.h"
 #include "tests/session/fake_session_store.h"
 
 namespace token {

@@ -14,9 +14,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
 #include "server/common/error_reason.h"
 #include "server/store/pg_session_store.h"
+#include "tests/common/fake_clock.h"
 #include "tests/session/fake_session_store.h"
 #include "tests/store/store_test_util.h"
 

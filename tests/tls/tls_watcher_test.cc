@@ -10,8 +10,8 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/common/clock.h"
 #include "server/common/log.h"
+#include "tests/common/fake_clock.h"
 #include "tests/harness/poll.h"
 #include "tests/tls/test_pki.h"
 
