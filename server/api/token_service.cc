@@ -17,13 +17,21 @@ namespace {
 using Reasons = std::initializer_list<FieldReason>;
 
 // Which reason a field that does not decode is reported with, per RPC.
-const Reasons kIssueReasons = {{1, ErrorReason::INVALID_SUBJECT},
-                               {2, ErrorReason::INVALID_CLAIMS},
-                               {3, ErrorReason::INVALID_CLAIMS},
-                               {4, ErrorReason::INVALID_CLAIMS}};
+const Reasons kIssueReasons = {
+    {1, ErrorReason::INVALID_SUBJECT}, {2, ErrorReason::INVALID_CLAIMS},
+    {3, ErrorReason::INVALID_CLAIMS},  {4, ErrorReason::INVALID_CLAIMS},
+    {5, ErrorReason::INVALID_CLAIMS},  {6, ErrorReason::INVALID_CLAIMS},
+    {7, ErrorReason::INVALID_CLAIMS},  {8, ErrorReason::INVALID_CLAIMS},
+    {9, ErrorReason::INVALID_CLAIMS},  {10, ErrorReason::INVALID_CLAIMS}};
 const Reasons kRefreshReasons = {{1, ErrorReason::REFRESH_TOKEN_INVALID}};
 const Reasons kVerifyReasons = {{1, ErrorReason::TOKEN_MALFORMED}};
-const Reasons kRevokeAllReasons = {{1, ErrorReason::INVALID_SUBJECT}};
+const Reasons kRevokeAllReasons = {{1, ErrorReason::INVALID_SUBJECT},
+                                   {3, ErrorReason::INVALID_SESSION_ID}};
+const Reasons kUpdateReasons = {
+    {1, ErrorReason::INVALID_SESSION_ID}, {2, ErrorReason::INVALID_CLAIMS},
+    {3, ErrorReason::INVALID_CLAIMS},     {4, ErrorReason::INVALID_CLAIMS},
+    {6, ErrorReason::INVALID_CLAIMS},     {7, ErrorReason::INVALID_CLAIMS},
+    {8, ErrorReason::INVALID_CLAIMS}};
 const Reasons kRevokeSessionReasons = {{1, ErrorReason::INVALID_SESSION_ID}};
 const Reasons kListReasons = {{1, ErrorReason::INVALID_SUBJECT},
                               {3, ErrorReason::INVALID_PAGE_TOKEN}};
@@ -109,11 +117,9 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::IssueTokens(grpc::CallbackServer
       Rpc::kIssueTokens, context, request, response, kIssueReasons,
       [this](const v1::IssueTokensRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::IssueTokensResponse> {
-        IssueRequest issue{req.subject(),
-                           {req.roles().begin(), req.roles().end()},
-                           req.audience(),
-                           FromProto(req.client())};
-        absl::StatusOr<IssuedTokens> tokens = sessions_.Issue(issue, deadline);
+        absl::StatusOr<IssueRequest> issue = IssueFromProto(req);
+        if (!issue.ok()) return issue.status();
+        absl::StatusOr<IssuedTokens> tokens = sessions_.Issue(*issue, deadline);
         if (!tokens.ok()) return tokens.status();
         v1::IssueTokensResponse out;
         ToProto(*tokens, *out.mutable_tokens());
@@ -151,11 +157,11 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::VerifyAccess(grpc::CallbackServe
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   v1::VerifyAccessRequest req;
   absl::Status status = DecodeRequest(*request, req, kVerifyReasons);
+  absl::StatusOr<VerifyAccessRequest> verify =
+      status.ok() ? VerifyFromProto(req) : absl::StatusOr<VerifyAccessRequest>(status);
+  status = verify.status();
   if (status.ok()) {
-    VerifyAccessRequest verify{req.access_token(),
-                               req.audience(),
-                               {req.required_roles().begin(), req.required_roles().end()}};
-    absl::StatusOr<AccessClaims> claims = verifier_.Verify(verify);
+    absl::StatusOr<AccessClaims> claims = verifier_.Verify(*verify);
     status = claims.status();
     if (claims.ok()) {
       v1::VerifyAccessResponse out;
@@ -175,7 +181,7 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::RevokeAll(grpc::CallbackServerCo
       [this](const v1::RevokeAllRequest& req,
              absl::Time deadline) -> absl::StatusOr<v1::RevokeAllResponse> {
         absl::StatusOr<int64_t> revoked =
-            sessions_.RevokeAll(req.subject(), req.reason(), deadline);
+            sessions_.RevokeAll(req.subject(), req.reason(), deadline, req.except_session_id());
         if (!revoked.ok()) return revoked.status();
         metrics_.RecordSessionsRevoked("revoke_all", *revoked);
         v1::RevokeAllResponse out;
@@ -214,6 +220,24 @@ grpc::ServerUnaryReactor* TokenServiceHandlers::ListSessions(grpc::CallbackServe
         v1::ListSessionsResponse out;
         for (const SessionView& session : page->sessions) ToProto(session, *out.add_sessions());
         out.set_next_page_token(page->next_page_token);
+        return out;
+      });
+}
+
+grpc::ServerUnaryReactor* TokenServiceHandlers::UpdateSession(grpc::CallbackServerContext* context,
+                                                              const grpc::ByteBuffer* request,
+                                                              grpc::ByteBuffer* response) {
+  return Offload<v1::UpdateSessionRequest, v1::UpdateSessionResponse>(
+      Rpc::kUpdateSession, context, request, response, kUpdateReasons,
+      [this](const v1::UpdateSessionRequest& req,
+             absl::Time deadline) -> absl::StatusOr<v1::UpdateSessionResponse> {
+        absl::StatusOr<SessionChanges> changes = ChangesFromProto(req);
+        if (!changes.ok()) return changes.status();
+        absl::StatusOr<SessionView> session =
+            sessions_.UpdateSession(req.session_id(), *changes, deadline);
+        if (!session.ok()) return session.status();
+        v1::UpdateSessionResponse out;
+        ToProto(*session, *out.mutable_session());
         return out;
       });
 }

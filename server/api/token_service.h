@@ -26,7 +26,8 @@ using RawTokenService = v1::TokenService::WithRawCallbackMethod_IssueTokens<
             v1::TokenService::WithRawCallbackMethod_RevokeAll<
                 v1::TokenService::WithRawCallbackMethod_RevokeSession<
                     v1::TokenService::WithRawCallbackMethod_ListSessions<
-                        v1::TokenService::Service>>>>>>;
+                        v1::TokenService::WithRawCallbackMethod_UpdateSession<
+                            v1::TokenService::Service>>>>>>>;
 
 class TokenServiceHandlers final : public RawTokenService {
  public:
@@ -54,6 +55,9 @@ class TokenServiceHandlers final : public RawTokenService {
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
                                          const grpc::ByteBuffer* request,
                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* UpdateSession(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
 
  private:
   // Offload decodes `request`, runs `call(request, deadline)` on the worker

@@ -41,6 +41,8 @@ absl::string_view RpcName(Rpc rpc) {
       return "RevokeSession";
     case Rpc::kListSessions:
       return "ListSessions";
+    case Rpc::kUpdateSession:
+      return "UpdateSession";
   }
   return "Unknown";
 }

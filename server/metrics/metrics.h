@@ -38,9 +38,10 @@ enum class Rpc {
   kVerifyAccess,
   kRevokeAll,
   kRevokeSession,
-  kListSessions
+  kListSessions,
+  kUpdateSession,
 };
-inline constexpr int kRpcCount = 6;
+inline constexpr int kRpcCount = 7;
 
 // RpcName returns the method name, e.g. "IssueTokens".
 absl::string_view RpcName(Rpc rpc);

@@ -37,7 +37,9 @@ SessionView ViewOf(SessionRow row) {
                      .expires_at = row.expires_at,
                      .absolute_expires_at = row.absolute_expires_at,
                      .revoked_at = row.revoked_at,
-                     .revoke_reason = std::move(row.revoke_reason)};
+                     .revoke_reason = std::move(row.revoke_reason),
+                     .context = std::move(row.context),
+                     .metadata = std::move(row.metadata)};
 }
 
 }  // namespace
@@ -343,7 +345,7 @@ absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
   return revoked->sessions;
 }
 
-absl::StatusOr<SessionRow> SessionService::UpdateSession(const std::string& session_id,
+absl::StatusOr<SessionView> SessionService::UpdateSession(const std::string& session_id,
                                                          const SessionChanges& changes,
                                                          absl::Time deadline) const {
   std::optional<Uuid> id = ParseUuid(session_id);
@@ -423,7 +425,7 @@ absl::StatusOr<SessionRow> SessionService::UpdateSession(const std::string& sess
   Audit("session_updated", {{"subject", result->session.subject},
                             {"session_id", result->session.session_id},
                             {"fields", absl::StrJoin(fields, ",")}});
-  return std::move(result->session);
+  return ViewOf(std::move(result->session));
 }
 
 absl::StatusOr<bool> SessionService::RevokeSession(const std::string& session_id,

@@ -106,6 +106,8 @@ struct SessionView {
   absl::Time absolute_expires_at;
   std::optional<absl::Time> revoked_at;  // Unset while the session is live.
   std::string revoke_reason;             // Empty while the session is live.
+  TokenContext context;
+  SessionMetadata metadata;
 };
 
 struct SessionPage {
@@ -145,7 +147,7 @@ class SessionService {
   // SESSION_REVOKED, REFRESH_TOKEN_EXPIRED for a session that is not live;
   // INVALID_CLAIMS (nothing changed) when the session's access token would
   // outgrow --max-token-bytes.
-  absl::StatusOr<SessionRow> UpdateSession(const std::string& session_id,
+  absl::StatusOr<SessionView> UpdateSession(const std::string& session_id,
                                            const SessionChanges& changes,
                                            absl::Time deadline) const;
 

@@ -6,10 +6,12 @@
 #include "server/api/token_service.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
@@ -311,6 +313,117 @@ TEST_F(TokenServiceTest, ListSessionsShowsEveryField) {
   EXPECT_EQ(TimeOf(session.revoked_at()), revoked);
   EXPECT_EQ(session.revoke_reason(), "logout");
   EXPECT_TRUE(page.next_page_token().empty());
+}
+
+// Custom claims, scopes and step-up context go in through IssueTokens, come
+// back from VerifyAccess and ListSessions, and change through UpdateSession.
+TEST_F(TokenServiceTest, ContextRoundTripsAndUpdates) {
+  grpc::ClientContext issue_context;
+  issue_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::IssueTokensRequest issue;
+  issue.set_subject("alice");
+  google::protobuf::Struct& claims = *issue.mutable_claims();
+  (*claims.mutable_fields())["tenant"].set_string_value("acme");
+  (*claims.mutable_fields())["n"].set_number_value(5);
+  (*claims.mutable_fields())["ratio"].set_number_value(0.5);
+  issue.add_scopes("read");
+  issue.mutable_auth_time()->set_seconds(absl::ToUnixSeconds(clock_.Now()) - 60);
+  issue.add_amr("pwd");
+  issue.set_acr("loa2");
+  (*issue.mutable_metadata())["device"] = "phone";
+  v1::IssueTokensResponse issued;
+  grpc::Status status = stub_->IssueTokens(&issue_context, issue, &issued);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // Integral numbers are JSON integers in the token itself.
+  const std::string& token = issued.tokens().access_token();
+  const std::string payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+  std::string json;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(payload, &json));
+  EXPECT_NE(json.find(R"("n":5,)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("ratio":0.5)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("scope":"read")"), std::string::npos) << json;
+
+  grpc::ClientContext verify_context;
+  v1::VerifyAccessRequest verify;
+  verify.set_access_token(token);
+  verify.add_required_scopes("read");
+  verify.mutable_max_auth_age()->set_seconds(120);
+  verify.add_acceptable_acr("loa2");
+  v1::VerifyAccessResponse verified;
+  status = stub_->VerifyAccess(&verify_context, verify, &verified);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(verified.claims().fields().at("tenant").string_value(), "acme");
+  EXPECT_EQ(verified.claims().fields().at("n").number_value(), 5);
+  EXPECT_EQ(verified.claims().fields().count("sub"), 0u);
+  ASSERT_EQ(verified.scopes_size(), 1);
+  EXPECT_EQ(verified.auth_time().seconds(), absl::ToUnixSeconds(clock_.Now()) - 60);
+  EXPECT_EQ(verified.acr(), "loa2");
+
+  grpc::ClientContext update_context;
+  update_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::UpdateSessionRequest update;
+  update.set_session_id(issued.tokens().session_id());
+  update.set_acr("loa3");
+  update.add_scopes("ignored: not in the mask");
+  update.mutable_update_mask()->add_paths("acr");
+  update.mutable_update_mask()->add_paths("metadata");  // Unset: cleared.
+  v1::UpdateSessionResponse updated;
+  status = stub_->UpdateSession(&update_context, update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.session().acr(), "loa3");
+  EXPECT_EQ(updated.session().metadata_size(), 0);
+  ASSERT_EQ(updated.session().scopes_size(), 1);
+  EXPECT_EQ(updated.session().scopes(0), "read");
+  EXPECT_EQ(updated.session().claims().fields().at("tenant").string_value(), "acme");
+}
+
+// UpdateSession's mask, Struct numbers JSON cannot carry, and Durations out of
+// range are the caller's errors, with the documented reasons.
+TEST_F(TokenServiceTest, ContextInputErrors) {
+  v1::IssueTokensResponse issued;
+  ASSERT_TRUE(Issue("alice", &issued).ok());
+  auto update = [&](const v1::UpdateSessionRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::UpdateSessionResponse response;
+    return stub_->UpdateSession(&context, request, &response);
+  };
+  v1::UpdateSessionRequest empty_mask;
+  empty_mask.set_session_id(issued.tokens().session_id());
+  empty_mask.set_acr("x");
+  EXPECT_TRUE(Fails(update(empty_mask), grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST"));
+  v1::UpdateSessionRequest unknown_path = empty_mask;
+  unknown_path.mutable_update_mask()->add_paths("subject");
+  EXPECT_TRUE(Fails(update(unknown_path), grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST"));
+  v1::UpdateSessionRequest unknown_session = empty_mask;
+  unknown_session.set_session_id("00000000-0000-4000-8000-000000000000");
+  unknown_session.mutable_update_mask()->add_paths("acr");
+  EXPECT_TRUE(Fails(update(unknown_session), grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND"));
+  v1::UpdateSessionRequest nan = empty_mask;
+  (*nan.mutable_claims()->mutable_fields())["x"].set_number_value(std::nan(""));
+  nan.mutable_update_mask()->add_paths("claims");
+  const grpc::Status nan_status = update(nan);
+  EXPECT_TRUE(Fails(nan_status, grpc::StatusCode::INVALID_ARGUMENT, "INVALID_CLAIMS"));
+  EXPECT_NE(nan_status.error_message().find("claims.x"), std::string::npos);
+
+  grpc::ClientContext verify_context;
+  v1::VerifyAccessRequest verify;
+  verify.set_access_token(issued.tokens().access_token());
+  verify.mutable_max_auth_age()->set_seconds(10);
+  verify.mutable_max_auth_age()->set_nanos(-1);
+  v1::VerifyAccessResponse verified;
+  EXPECT_TRUE(Fails(stub_->VerifyAccess(&verify_context, verify, &verified),
+                    grpc::StatusCode::INVALID_ARGUMENT, "INVALID_REQUEST"));
+
+  grpc::ClientContext revoke_context;
+  revoke_context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::RevokeAllRequest revoke;
+  revoke.set_subject("alice");
+  revoke.set_except_session_id("not-a-uuid");
+  v1::RevokeAllResponse revoked;
+  EXPECT_TRUE(Fails(stub_->RevokeAll(&revoke_context, revoke, &revoked),
+                    grpc::StatusCode::INVALID_ARGUMENT, "INVALID_SESSION_ID"));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "server/session/session_service.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -1125,3 +1126,312 @@ TEST_F(SessionServiceTest, ForgedRefreshFloodDoesNotRateLimitLiveSessions) {
 
 }  // namespace
 }  // namespace token
+
+// ---------------------------------------------------------------------------
+// Token context: custom claims, scopes, step-up context, metadata
+
+class SessionContextTest : public SessionServiceTest {
+ protected:
+  static IssueRequest ContextRequest() {
+    IssueRequest request;
+    request.subject = "alice";
+    request.roles = {"reader"};
+    request.client = {"test-agent/1.0", "192.0.2.7"};
+    request.context.claims = nlohmann::json::parse(R"({"tenant":"acme","n":5,"f":{"beta":true}})");
+    request.context.scopes = {"read", "write", "read"};
+    request.context.auth_time = kStart - absl::Minutes(10) + absl::Milliseconds(400);
+    request.context.amr = {"pwd", "otp"};
+    request.context.acr = "urn:example:loa:2";
+    request.metadata = {{"device", "phone"}};
+    return request;
+  }
+
+  absl::StatusOr<IssuedTokens> IssueWith(const IssueRequest& request) {
+    return service_->Issue(request, Deadline());
+  }
+
+  absl::StatusOr<AccessClaims> VerifyWith(VerifyAccessRequest request) {
+    AccessVerifierOptions options;
+    options.issuer = kIssuer;
+    options.default_audience = kDefaultAudience;
+    AccessVerifier verifier(options, keys_, revocations_, clock_);
+    return verifier.Verify(request);
+  }
+
+  absl::StatusOr<SessionView> Update(const std::string& session_id, const SessionChanges& changes) {
+    return service_->UpdateSession(session_id, changes, Deadline());
+  }
+};
+
+TokenContext ExpectedContext() {
+  TokenContext context;
+  context.claims = R"({"f":{"beta":true},"n":5,"tenant":"acme"})";
+  context.scopes = {"read", "write"};
+  context.auth_time = absl::FromUnixSeconds(1700000000 - 600);
+  context.amr = {"pwd", "otp"};
+  context.acr = "urn:example:loa:2";
+  return context;
+}
+
+// The context is validated, normalised, stored with the session and copied
+// into every access token of the family, across ten rotations.
+TEST_F(SessionContextTest, ContextTravelsThroughTenRotations) {
+  absl::StatusOr<IssuedTokens> tokens = IssueWith(ContextRequest());
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  std::optional<FakeSessionStore::StoredSession> row = store_.Find(tokens->session_id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->row.context, ExpectedContext());
+  EXPECT_EQ(row->row.metadata, (SessionMetadata{{"device", "phone"}}));
+  for (int i = 0; i <= 10; ++i) {
+    absl::StatusOr<AccessClaims> claims = VerifyJwt(tokens->access_token);
+    ASSERT_TRUE(claims.ok()) << claims.status();
+    EXPECT_EQ(claims->context, ExpectedContext()) << "rotation " << i;
+    clock_.Advance(absl::Minutes(1));
+    tokens = Refresh(tokens->refresh_token);
+    ASSERT_TRUE(tokens.ok()) << tokens.status();
+  }
+}
+
+// Metadata is kept with the session and listed, never put in a token.
+TEST_F(SessionContextTest, MetadataIsListedButNotInTokens) {
+  absl::StatusOr<IssuedTokens> tokens = IssueWith(ContextRequest());
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_EQ(tokens->access_token.find(Base64UrlEncode("phone")), std::string::npos);
+  absl::StatusOr<AccessClaims> claims = VerifyJwt(tokens->access_token);
+  ASSERT_TRUE(claims.ok());
+  EXPECT_EQ(claims->context.claims.find("device"), std::string::npos);
+  absl::StatusOr<SessionPage> page = service_->ListSessions("alice", 0, "", Deadline());
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->sessions.size(), 1u);
+  EXPECT_EQ(page->sessions[0].metadata, (SessionMetadata{{"device", "phone"}}));
+  EXPECT_EQ(page->sessions[0].context, ExpectedContext());
+}
+
+// Every bad context field is INVALID_CLAIMS naming the field, and nothing is stored.
+TEST_F(SessionContextTest, BadContextFailsInvalidClaimsWithoutWriting) {
+  struct Case {
+    const char* field;
+    std::function<void(IssueRequest&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"claims", [](IssueRequest& r) { r.context.claims["sub"] = "mallory"; }},
+      {"claims", [](IssueRequest& r) { r.context.claims[std::string(65, 'k')] = 1; }},
+      {"claims", [](IssueRequest& r) { r.context.claims["big"] = std::string(5000, 'x'); }},
+      {"scope", [](IssueRequest& r) { r.context.scopes = {"has space"}; }},
+      {"auth_time", [this](IssueRequest& r) { r.context.auth_time = clock_.Now() + absl::Hours(1); }},
+      {"amr", [](IssueRequest& r) { r.context.amr = {""}; }},
+      {"acr", [](IssueRequest& r) { r.context.acr = std::string(129, 'a'); }},
+      {"metadata", [](IssueRequest& r) { r.metadata = {{"", "empty key"}}; }},
+  };
+  for (const Case& c : cases) {
+    IssueRequest request = ContextRequest();
+    c.spoil(request);
+    const absl::Status status = IssueWith(request).status();
+    EXPECT_TRUE(HasReason(status, ErrorReason::INVALID_CLAIMS)) << c.field << ": " << status;
+    EXPECT_NE(status.message().find(c.field), std::string::npos) << c.field << ": " << status;
+  }
+  EXPECT_EQ(store_.calls().create_session, 0);
+}
+
+// Claims that make the signed token longer than the verifier accepts are refused.
+TEST_F(SessionContextTest, ClaimsOverTokenLimitFailInvalidClaims) {
+  SessionOptions options = DefaultOptions();
+  options.limits.max_access_token_bytes = 1024;
+  Reconfigure(options);
+  IssueRequest request = ContextRequest();
+  request.context.claims["padding"] = std::string(900, 'p');
+  const absl::Status status = IssueWith(request).status();
+  EXPECT_TRUE(HasReason(status, ErrorReason::INVALID_CLAIMS)) << status;
+  EXPECT_NE(status.message().find("--max-token-bytes"), std::string::npos) << status;
+  EXPECT_EQ(store_.calls().create_session, 0);
+}
+
+// UpdateSession changes what the next access token carries; tokens already
+// issued keep their contents.
+TEST_F(SessionContextTest, UpdateAppearsInNextRefreshOnly) {
+  absl::StatusOr<IssuedTokens> tokens = IssueWith(ContextRequest());
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  clock_.Advance(absl::Minutes(1));
+  SessionChanges changes;
+  changes.roles = std::vector<std::string>{"admin"};
+  changes.claims = nlohmann::json::parse(R"({"tenant":"globex"})");
+  changes.scopes = std::vector<std::string>{"pay"};
+  changes.auth_time = clock_.Now();
+  changes.amr = std::vector<std::string>{"hwk"};
+  changes.acr = "urn:example:loa:3";
+  changes.metadata = SessionMetadata{{"device", "laptop"}};
+  absl::StatusOr<SessionView> updated = Update(tokens->session_id, changes);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->roles, std::vector<std::string>{"admin"});
+  EXPECT_EQ(updated->context.claims, R"({"tenant":"globex"})");
+  EXPECT_EQ(updated->metadata, (SessionMetadata{{"device", "laptop"}}));
+
+  absl::StatusOr<AccessClaims> old_claims = VerifyJwt(tokens->access_token);
+  ASSERT_TRUE(old_claims.ok());
+  EXPECT_EQ(old_claims->context, ExpectedContext());
+  absl::StatusOr<IssuedTokens> next = Refresh(tokens->refresh_token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  absl::StatusOr<AccessClaims> claims = VerifyJwt(next->access_token);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->roles, std::vector<std::string>{"admin"});
+  EXPECT_EQ(claims->context.claims, R"({"tenant":"globex"})");
+  EXPECT_EQ(claims->context.scopes, std::vector<std::string>{"pay"});
+  EXPECT_EQ(claims->context.auth_time, absl::FromUnixSeconds(absl::ToUnixSeconds(clock_.Now())));
+  EXPECT_EQ(claims->context.amr, std::vector<std::string>{"hwk"});
+  EXPECT_EQ(claims->context.acr, "urn:example:loa:3");
+}
+
+// Only the fields named change; a named field left empty is cleared.
+TEST_F(SessionContextTest, UpdateTouchesOnlyMaskedFieldsAndClears) {
+  absl::StatusOr<IssuedTokens> tokens = IssueWith(ContextRequest());
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  SessionChanges changes;
+  changes.auth_time.emplace();  // In the mask, unset: cleared.
+  changes.acr = "";
+  absl::StatusOr<SessionView> updated = Update(tokens->session_id, changes);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  TokenContext expected = ExpectedContext();
+  expected.auth_time.reset();
+  expected.acr.clear();
+  EXPECT_EQ(updated->context, expected);
+  EXPECT_EQ(updated->roles, std::vector<std::string>{"reader"});
+  EXPECT_EQ(updated->metadata, (SessionMetadata{{"device", "phone"}}));
+}
+
+// Each refusal has its documented reason and changes nothing.
+TEST_F(SessionContextTest, UpdateRefusals) {
+  absl::StatusOr<IssuedTokens> live = IssueWith(ContextRequest());
+  absl::StatusOr<IssuedTokens> revoked = IssueWith(ContextRequest());
+  ASSERT_TRUE(live.ok() && revoked.ok());
+  ASSERT_TRUE(*service_->RevokeSession(revoked->session_id, "", Deadline()));
+  SessionChanges acr;
+  acr.acr = "x";
+  EXPECT_TRUE(HasReason(Update(live->session_id, {}).status(), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(Update("not-a-uuid", acr).status(), ErrorReason::INVALID_SESSION_ID));
+  EXPECT_TRUE(HasReason(Update(UuidToString(NewUuidV4()), acr).status(),
+                        ErrorReason::SESSION_NOT_FOUND));
+  EXPECT_TRUE(HasReason(Update(revoked->session_id, acr).status(), ErrorReason::SESSION_REVOKED));
+  SessionChanges bad;
+  bad.scopes = std::vector<std::string>{"bad\"scope"};
+  EXPECT_TRUE(HasReason(Update(live->session_id, bad).status(), ErrorReason::INVALID_CLAIMS));
+
+  // Too big for the verifier once merged: refused inside the store's
+  // transaction, the row keeps its old values.
+  SessionOptions options = DefaultOptions();
+  options.limits.max_access_token_bytes = 1200;
+  Reconfigure(options);
+  SessionChanges big;
+  big.claims = nlohmann::json{{"padding", std::string(1000, 'p')}};
+  const absl::Status too_big = Update(live->session_id, big).status();
+  EXPECT_TRUE(HasReason(too_big, ErrorReason::INVALID_CLAIMS)) << too_big;
+  EXPECT_EQ(store_.Find(live->session_id)->row.context, ExpectedContext());
+
+  clock_.Advance(options_.refresh_absolute_ttl + absl::Seconds(1));
+  EXPECT_TRUE(HasReason(Update(live->session_id, acr).status(), ErrorReason::REFRESH_TOKEN_EXPIRED));
+  EXPECT_EQ(store_.Find(live->session_id)->row.context.acr, "urn:example:loa:2");
+}
+
+// UpdateSession and RefreshTokens racing on one session never lose a change.
+TEST_F(SessionContextTest, UpdateRacingRefreshLosesNothing) {
+  absl::StatusOr<IssuedTokens> tokens = IssueWith(ContextRequest());
+  ASSERT_TRUE(tokens.ok());
+  constexpr int kRounds = 50;
+  std::thread updater([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      SessionChanges changes;
+      changes.claims = nlohmann::json{{"v", i}};
+      EXPECT_TRUE(Update(tokens->session_id, changes).ok());
+    }
+  });
+  std::string refresh = tokens->refresh_token;
+  for (int i = 0; i < kRounds; ++i) {
+    absl::StatusOr<IssuedTokens> next = Refresh(refresh);
+    ASSERT_TRUE(next.ok()) << next.status();
+    refresh = next->refresh_token;
+  }
+  updater.join();
+  std::optional<FakeSessionStore::StoredSession> row = store_.Find(tokens->session_id);
+  ASSERT_TRUE(row.has_value());
+  EXPECT_EQ(row->row.generation, kRounds);
+  EXPECT_EQ(row->row.context.claims, absl::StrCat(R"({"v":)", kRounds - 1, "}"));
+  absl::StatusOr<IssuedTokens> last = Refresh(refresh);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(VerifyJwt(last->access_token)->context.claims, row->row.context.claims);
+}
+
+// RevokeAll with an exception revokes the subject's other sessions at once
+// and leaves that one working.
+TEST_F(SessionContextTest, RevokeAllExceptKeepsOneSession) {
+  absl::StatusOr<IssuedTokens> a1 = Issue("alice");
+  absl::StatusOr<IssuedTokens> a2 = Issue("alice");
+  absl::StatusOr<IssuedTokens> a3 = Issue("alice");
+  absl::StatusOr<IssuedTokens> b1 = Issue("bob");
+  ASSERT_TRUE(a1.ok() && a2.ok() && a3.ok() && b1.ok());
+  absl::StatusOr<int64_t> revoked =
+      service_->RevokeAll("alice", "other devices", Deadline(), a2->session_id);
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(*revoked, 2);
+  EXPECT_TRUE(HasReason(VerifyAccess(a1->access_token).status(), ErrorReason::TOKEN_REVOKED));
+  EXPECT_TRUE(HasReason(VerifyAccess(a3->access_token).status(), ErrorReason::TOKEN_REVOKED));
+  EXPECT_TRUE(VerifyAccess(a2->access_token).ok());
+  EXPECT_TRUE(VerifyAccess(b1->access_token).ok());
+  EXPECT_TRUE(Refresh(a2->refresh_token).ok());
+  EXPECT_TRUE(HasReason(Refresh(a1->refresh_token).status(), ErrorReason::SESSION_REVOKED));
+  EXPECT_FALSE(store_.SubjectRevokedAt("alice").has_value());
+}
+
+// The kept session must be one of the subject's: anything else changes nothing.
+TEST_F(SessionContextTest, RevokeAllExceptForeignOrUnknownSessionRefused) {
+  absl::StatusOr<IssuedTokens> a1 = Issue("alice");
+  absl::StatusOr<IssuedTokens> b1 = Issue("bob");
+  ASSERT_TRUE(a1.ok() && b1.ok());
+  for (const std::string& except :
+       {b1->session_id, UuidToString(NewUuidV4()), std::string("not-a-uuid")}) {
+    EXPECT_TRUE(HasReason(service_->RevokeAll("alice", "", Deadline(), except).status(),
+                          ErrorReason::INVALID_SESSION_ID))
+        << except;
+  }
+  EXPECT_TRUE(VerifyAccess(a1->access_token).ok());
+  EXPECT_TRUE(Refresh(a1->refresh_token).ok());
+}
+
+// required_scopes, max_auth_age and acceptable_acr on VerifyAccess.
+TEST_F(SessionContextTest, VerifyChecksScopesAndStepUp) {
+  absl::StatusOr<IssuedTokens> tokens = IssueWith(ContextRequest());
+  ASSERT_TRUE(tokens.ok());
+  const std::string& token = tokens->access_token;
+  EXPECT_TRUE(VerifyWith({.access_token = token, .required_scopes = {"read", "write"}}).ok());
+  EXPECT_TRUE(HasReason(VerifyWith({.access_token = token, .required_scopes = {"pay"}}).status(),
+                        ErrorReason::MISSING_SCOPE));
+  // auth_time is 10 minutes (and 250 ms, truncated) old.
+  EXPECT_TRUE(VerifyWith({.access_token = token, .max_auth_age = absl::Minutes(11)}).ok());
+  EXPECT_TRUE(HasReason(
+      VerifyWith({.access_token = token, .max_auth_age = absl::Minutes(5)}).status(),
+      ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
+  EXPECT_TRUE(
+      VerifyWith({.access_token = token, .acceptable_acr = {"x", "urn:example:loa:2"}}).ok());
+  EXPECT_TRUE(HasReason(
+      VerifyWith({.access_token = token, .acceptable_acr = {"urn:example:loa:3"}}).status(),
+      ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
+  // Permission before step-up: a fresh login would not grant the role.
+  EXPECT_TRUE(HasReason(VerifyWith({.access_token = token,
+                                    .required_roles = {"admin"},
+                                    .max_auth_age = absl::Seconds(1)})
+                            .status(),
+                        ErrorReason::MISSING_ROLE));
+  // A token without auth_time fails any age requirement.
+  absl::StatusOr<IssuedTokens> plain = Issue("alice");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(HasReason(
+      VerifyWith({.access_token = plain->access_token, .max_auth_age = absl::Hours(24)}).status(),
+      ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
+  // Malformed requirements are the caller's error.
+  EXPECT_TRUE(HasReason(VerifyWith({.access_token = token, .max_auth_age = absl::Seconds(-1)})
+                            .status(),
+                        ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(
+      VerifyWith({.access_token = token, .required_scopes = {"bad scope"}}).status(),
+      ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(VerifyWith({.access_token = token, .acceptable_acr = {""}}).status(),
+                        ErrorReason::INVALID_REQUEST));
+}
