@@ -148,9 +148,30 @@ struct Slot {
   grpc::ByteBuffer noop_response;
 };
 
+// IssueTemplate: the IssueTokens request every issue starts from: one role
+// and, with claims_bytes, custom claims of about that serialized size
+// ("tenant" plus 100-byte padding strings, as a login service might send).
+v1::IssueTokensRequest IssueTemplate(int claims_bytes) {
+  v1::IssueTokensRequest request;
+  request.add_roles("reader");
+  if (claims_bytes <= 0) return request;
+  auto& fields = *request.mutable_claims()->mutable_fields();
+  fields["tenant"].set_string_value("bench-tenant");
+  int size = 25;  // {"tenant":"bench-tenant"}
+  for (int i = 0; size < claims_bytes; ++i) {
+    const std::string key = absl::StrCat("p", i);
+    const int value_bytes =
+        std::min(100, std::max(1, claims_bytes - size - 6 - static_cast<int>(key.size())));
+    fields[key].set_string_value(std::string(value_bytes, 'x'));
+    size += static_cast<int>(key.size()) + value_bytes + 6;  // ,"k":"v"
+  }
+  return request;
+}
+
 class Driver {
  public:
-  explicit Driver(const DriverOptions& options) : options_(options) {}
+  explicit Driver(const DriverOptions& options)
+      : options_(options), issue_template_(IssueTemplate(options.claims_bytes)) {}
 
   absl::Status Connect();
   absl::Status FillPools();
@@ -171,6 +192,7 @@ class Driver {
                      const std::array<int64_t, kCodeCount>& codes) const;
 
   const DriverOptions options_;
+  const v1::IssueTokensRequest issue_template_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::TokenService::Stub>> stubs_;
   std::vector<std::unique_ptr<grpc::GenericStub>> generics_;
@@ -208,7 +230,7 @@ absl::Status Driver::Connect() {
     slot->stub = stubs_[i % stubs_.size()].get();
     slot->generic = generics_[i % generics_.size()].get();
     slot->rng.seed(static_cast<uint32_t>(i) + 1);
-    slot->issue_request.add_roles("reader");
+    slot->issue_request = issue_template_;
     // HealthCheckRequest{service: ""} serialises to zero bytes.
     slot->noop_request = grpc::ByteBuffer(&empty, 1);
     slots_.push_back(std::move(slot));
@@ -247,9 +269,8 @@ absl::Status Driver::FillPools() {
     workers.emplace_back([&, t] {
       v1::TokenService::Stub& stub = *stubs_[t % stubs_.size()];
       while (next.fetch_add(1) < sessions && failures.load() == 0) {
-        v1::IssueTokensRequest request;
+        v1::IssueTokensRequest request = issue_template_;
         request.set_subject(NextSubject());
-        request.add_roles("reader");
         v1::IssueTokensResponse response;
         grpc::ClientContext context;
         context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));

@@ -68,6 +68,9 @@ struct DriverOptions {
   MixWeights mix{};
   // subject_prefix: subjects are "<prefix>-<pid>-<n>".
   std::string subject_prefix = "bench";
+  // claims_bytes: custom claims of about this serialized size on every
+  // IssueTokens (0: none), carried by every refresh of those sessions.
+  int claims_bytes = 0;
 };
 
 // OpResult: what was measured for one Op (or all together) in the window.

@@ -33,6 +33,8 @@ ABSL_FLAG(int, verify_tokens, 256, "access tokens pre-issued for verify/mix");
 ABSL_FLAG(std::string, mix, "10,20,70", "mix weights issue,refresh,verify");
 ABSL_FLAG(std::string, subject_prefix, "bench", "subjects are <prefix>-<pid>-<n>");
 ABSL_FLAG(bool, json, false, "print one JSON object instead of a table");
+ABSL_FLAG(int, claims_bytes, 0,
+          "custom claims of about this many JSON bytes on every issued session (0 = none)");
 
 namespace {
 
@@ -92,6 +94,11 @@ int main(int argc, char** argv) {
   options.refresh_pool = absl::GetFlag(FLAGS_refresh_pool);
   options.verify_tokens = absl::GetFlag(FLAGS_verify_tokens);
   options.subject_prefix = absl::GetFlag(FLAGS_subject_prefix);
+  options.claims_bytes = absl::GetFlag(FLAGS_claims_bytes);
+  if (options.claims_bytes < 0 || options.claims_bytes > 65536) {
+    std::cerr << "token-bench: --claims-bytes must be 0-65536\n";
+    return kExitUsage;
+  }
   std::vector<std::string> weights = absl::StrSplit(absl::GetFlag(FLAGS_mix), ',');
   if (weights.size() != 3 || !absl::SimpleAtoi(weights[0], &options.mix.issue) ||
       !absl::SimpleAtoi(weights[1], &options.mix.refresh) ||
