@@ -2,7 +2,9 @@
 // signature. The input is a JWS header and payload as raw JSON text,
 // separated by the first newline; the target signs them with the throwaway
 // fuzz key and verifies the result, so every input reaches the header and
-// claim checks (random tokens almost never get past the signature).
+// claim checks (random tokens almost never get past the signature), the
+// optional context claims (scope, auth_time, amr, acr) and the custom claims
+// the verifier collects from unreserved members included.
 // Input without a newline is a payload under the standard header.
 #include <cstddef>
 #include <cstdint>
@@ -28,8 +30,7 @@ bool NamesOurKey(const std::string& header) {
   if (parsed.is_discarded() || !parsed.is_object()) return false;
   const auto alg = parsed.find("alg");
   const auto kid = parsed.find("kid");
-  return alg != parsed.end() && kid != parsed.end() && *alg == "RS256" &&
-         *kid == FuzzKey()->kid();
+  return alg != parsed.end() && kid != parsed.end() && *alg == "RS256" && *kid == FuzzKey()->kid();
 }
 
 void Run(absl::string_view input) {

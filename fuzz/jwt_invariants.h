@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "fuzz/fuzz_support.h"
+#include "nlohmann/json.hpp"
 #include "server/common/error_reason.h"
 #include "server/jwt/claims.h"
 #include "server/jwt/signer.h"
@@ -20,11 +21,12 @@ namespace token::fuzz {
 // FuzzKeySet() and FuzzVerifyOptions() at kFuzzNow:
 //   * a failure carries one of the documented VerifyAccessToken reasons with
 //     its canonical code, and a message too short to echo a token;
-//   * a success has whole-second times, is inside its validity window, and
-//     survives a round trip: the claims, signed again and verified, come back
-//     unchanged.
-inline void CheckVerifyResult(absl::string_view token,
-                              const absl::StatusOr<AccessClaims>& result) {
+//   * a success has whole-second times, is inside its validity window, a
+//     context whose scopes are non-empty and space-free and whose custom
+//     claims are a canonical JSON object without a reserved name, and
+//     survives a round trip: the claims (context included), signed again and
+//     verified, come back unchanged.
+inline void CheckVerifyResult(absl::string_view token, const absl::StatusOr<AccessClaims>& result) {
   if (!result.ok()) {
     const std::optional<ErrorReason> reason = ReasonOf(result.status());
     FUZZ_CHECK(reason.has_value());
@@ -46,6 +48,19 @@ inline void CheckVerifyResult(absl::string_view token,
   FUZZ_CHECK(claims.audience == kFuzzAudience);
   for (const absl::Time t : {claims.issued_at, claims.not_before, claims.expires_at}) {
     FUZZ_CHECK(t == absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
+  }
+  if (claims.context.auth_time) {
+    const absl::Time t = *claims.context.auth_time;
+    FUZZ_CHECK(t == absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
+  }
+  for (const std::string& scope : claims.context.scopes) {
+    FUZZ_CHECK(!scope.empty() && scope.find(' ') == std::string::npos);
+  }
+  const nlohmann::json custom = nlohmann::json::parse(claims.context.claims, nullptr, false);
+  FUZZ_CHECK(custom.is_object());
+  FUZZ_CHECK(custom.dump() == claims.context.claims);
+  for (auto it = custom.begin(); it != custom.end(); ++it) {
+    FUZZ_CHECK(!IsReservedClaimName(it.key()));
   }
   const absl::Duration skew = FuzzVerifyOptions().clock_skew;
   FUZZ_CHECK(kFuzzNow < claims.expires_at + skew);

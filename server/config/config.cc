@@ -109,6 +109,9 @@ std::vector<FlagSpec> MakeServerFlags() {
               "longest client user agent in bytes"),
       IntFlag("max-token-bytes", &C::max_token_bytes, 8192, 1024, 65536,
               "longest access token issued or accepted, in bytes"),
+      IntFlag("max-claims-bytes", &C::max_claims_bytes, 4096, 256, 65536,
+              "longest custom claims object of one session (IssueTokens, UpdateSession), in "
+              "bytes of compact JSON"),
       IntFlag("max-message-bytes", &C::max_message_bytes, 65536, 4096, 16 << 20,
               "largest gRPC request message in bytes"),
       IntFlag("max-concurrent-streams", &C::max_concurrent_streams, 100, 1, 100000,

@@ -64,6 +64,8 @@ struct ServerConfig {
   int max_role_bytes = {};
   int max_user_agent_bytes = {};
   int max_token_bytes = {};
+  // Longest custom claims object of a session, compact JSON bytes.
+  int max_claims_bytes = {};
   int max_message_bytes = {};
   int max_concurrent_streams = {};
   // Failed refreshes a session or client address may make per window.

@@ -4,12 +4,31 @@
 #ifndef TOKEN_SERVER_JWT_CLAIMS_H_
 #define TOKEN_SERVER_JWT_CLAIMS_H_
 
+#include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/common/session_context.h"
 
 namespace token {
+
+// kReservedClaimNames: the payload members this service owns or that
+// registered JWT/OAuth specifications define with a meaning resource servers
+// rely on. A custom claim may never use one of these names
+// (server/session/context_validation.h refuses them), and the verifier never
+// reports one of them as a custom claim.
+inline constexpr std::array<absl::string_view, 18> kReservedClaimNames = {
+    "iss",   "sub",       "aud",       "exp", "nbf", "iat", "jti", "sid", "roles",
+    "scope", "client_id", "auth_time", "acr", "amr", "cnf", "azp", "typ", "nonce"};
+
+// IsReservedClaimName is true for the names in kReservedClaimNames.
+inline bool IsReservedClaimName(absl::string_view name) {
+  return std::find(kReservedClaimNames.begin(), kReservedClaimNames.end(), name) !=
+         kReservedClaimNames.end();
+}
 
 // AccessClaims are the contents of an access token's JWT payload.
 struct AccessClaims {
@@ -31,6 +50,11 @@ struct AccessClaims {
   absl::Time issued_at;
   absl::Time not_before;
   absl::Time expires_at;
+  // context: `scope` (space-separated, omitted when empty), `auth_time`
+  // (integer seconds, omitted when unset), `amr` (array, omitted when empty),
+  // `acr` (omitted when empty), and the members of context.claims as
+  // top-level members of the payload.
+  TokenContext context;
 
   friend bool operator==(const AccessClaims&, const AccessClaims&) = default;
 };

@@ -5,7 +5,9 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
 #include "server/common/base64url.h"
 #include "server/common/openssl_ptr.h"
@@ -44,6 +46,7 @@ absl::StatusOr<std::string> SignAccessToken(const AccessClaims& claims, const Rs
   // The kid is base64url, so it needs no JSON escaping.
   const std::string header =
       absl::StrCat(R"({"alg":"RS256","typ":"at+jwt","kid":")", key.kid(), "\"}");
+  const TokenContext& context = claims.context;
   nlohmann::ordered_json payload = {
       {"iss", claims.issuer},
       {"sub", claims.subject},
@@ -55,12 +58,32 @@ absl::StatusOr<std::string> SignAccessToken(const AccessClaims& claims, const Rs
       {"sid", claims.session_id},
       {"roles", claims.roles},
   };
+  if (!context.scopes.empty()) payload["scope"] = absl::StrJoin(context.scopes, " ");
+  if (context.auth_time.has_value()) payload["auth_time"] = absl::ToUnixSeconds(*context.auth_time);
+  if (!context.amr.empty()) payload["amr"] = context.amr;
+  if (!context.acr.empty()) payload["acr"] = context.acr;
   std::string payload_json;
   try {
     // dump() throws only for strings that are not UTF-8.
     payload_json = payload.dump();
   } catch (const nlohmann::json::exception&) {
     return absl::InvalidArgumentError("token claims must be valid UTF-8");
+  }
+  // The custom claims are stored as canonical JSON object text, so their
+  // members are spliced in as text instead of parsed again on every mint.
+  // They go first: should an unvalidated reserved name slip through, the
+  // service's own member comes later and wins under the last-member-wins rule
+  // of this verifier and of common JSON parsers.
+  const std::string& custom = context.claims;
+  if (!custom.empty()) {
+    if (custom.size() < 2 || custom.front() != '{' || custom.back() != '}') {
+      return absl::InvalidArgumentError("custom claims must be a JSON object");
+    }
+    const absl::string_view members =
+        absl::StripAsciiWhitespace(absl::string_view(custom).substr(1, custom.size() - 2));
+    if (!members.empty()) {
+      payload_json = absl::StrCat("{", members, ",", absl::string_view(payload_json).substr(1));
+    }
   }
   std::string token = absl::StrCat(Base64UrlEncode(header), ".", Base64UrlEncode(payload_json));
   auto signature = Rs256SignRaw(token, key);

@@ -16,9 +16,17 @@ namespace token {
 // SignAccessToken returns the compact JWS of `claims` signed by `key`.
 // Header: exactly {"alg":"RS256","typ":"at+jwt","kid":<key.kid()>}.
 // Payload: iss, sub, aud (one string), iat, nbf, exp (integer seconds,
-// sub-second parts truncated), jti, sid, roles (array, may be empty).
-// Fails with INVALID_ARGUMENT when a string claim is not valid UTF-8, and
-// with FAILED_PRECONDITION when `key` is public-only (built from a JWK).
+// sub-second parts truncated), jti, sid, roles (array, may be empty); from
+// claims.context: scope (scopes joined by single spaces), auth_time (integer
+// seconds), amr (array of strings), acr (string), each only when non-empty
+// or set; and every member of context.claims at top level, before the
+// members above.
+// Fails with INVALID_ARGUMENT when a string claim is not valid UTF-8 or
+// context.claims is neither empty nor enclosed in braces, and with
+// FAILED_PRECONDITION when `key` is public-only (built from a JWK).
+// REQUIRES: context.claims is "{}", empty, or the output of CanonicalClaims
+// (server/session/context_validation.h): a JSON object without reserved
+// names. It is copied into the payload as text, unparsed.
 // NOTE: does not check the claims' meaning (empty subject, exp before iat);
 // callers validate requests before signing.
 [[nodiscard]] absl::StatusOr<std::string> SignAccessToken(const AccessClaims& claims,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "server/common/base64url.h"
 #include "server/common/error_reason.h"
@@ -91,6 +92,44 @@ bool StringArrayMember(const nlohmann::json& object, const char* name,
   return true;
 }
 
+// ReadContext reads the optional step-up and scope claims into `context`;
+// false when one is present but mistyped. Absent ones leave it empty, so
+// tokens from before these claims existed verify with an empty context.
+bool ReadContext(const nlohmann::json& payload, TokenContext* context) {
+  if (const auto scope = payload.find("scope"); scope != payload.end()) {
+    if (!scope->is_string()) return false;
+    context->scopes = absl::StrSplit(scope->get_ref<const std::string&>(), ' ', absl::SkipEmpty());
+  }
+  if (payload.contains("auth_time")) {
+    // Fractions round down: an older auth_time never passes a max_auth_age
+    // check that the true time would fail.
+    context->auth_time = TimeMember(payload, "auth_time", Rounding::kDown);
+    if (!context->auth_time) return false;
+  }
+  if (payload.contains("amr") && !StringArrayMember(payload, "amr", &context->amr)) return false;
+  if (const auto acr = payload.find("acr"); acr != payload.end()) {
+    if (!acr->is_string()) return false;
+    context->acr = acr->get<std::string>();
+  }
+  return true;
+}
+
+// CustomClaims returns the members of `payload` whose names are not reserved,
+// as canonical JSON object text ("{}" when there are none). Moves them out
+// of `payload` rather than copying.
+std::optional<std::string> CustomClaims(nlohmann::json& payload) {
+  nlohmann::json custom = nlohmann::json::object();
+  for (auto it = payload.begin(); it != payload.end(); ++it) {
+    if (!IsReservedClaimName(it.key())) custom.emplace(it.key(), std::move(it.value()));
+  }
+  if (custom.empty()) return "{}";
+  try {
+    return custom.dump();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // Not UTF-8; the parser should already refuse it.
+  }
+}
+
 bool TypAccepted(const nlohmann::json& header) {
   const auto it = header.find("typ");
   if (it == header.end()) return true;
@@ -133,7 +172,7 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
   }
   const std::optional<nlohmann::json> header = ParseObject(*header_text);
   if (!header) return Malformed("token header is not a JSON object");
-  const std::optional<nlohmann::json> payload = ParseObject(*payload_text);
+  std::optional<nlohmann::json> payload = ParseObject(*payload_text);
   if (!payload) return Malformed("token payload is not a JSON object");
   if (!TypAccepted(*header)) return Malformed("token type is not at+jwt");
   if (header->contains("crit")) return Malformed("token has unsupported critical headers");
@@ -161,7 +200,8 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
   const std::optional<absl::Time> nbf = TimeMember(*payload, "nbf", Rounding::kUp);
   const std::optional<absl::Time> exp = TimeMember(*payload, "exp", Rounding::kDown);
   if (iss == nullptr || sub == nullptr || jti == nullptr || sid == nullptr || !iat || !nbf ||
-      !exp || !StringArrayMember(*payload, "roles", &claims.roles)) {
+      !exp || !StringArrayMember(*payload, "roles", &claims.roles) ||
+      !ReadContext(*payload, &claims.context)) {
     return Malformed("token lacks a required claim or has a mistyped one");
   }
   const auto aud = payload->find("aud");
@@ -197,7 +237,9 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
   if (*exp - *iat > options.max_lifetime) {
     return MakeError(ErrorReason::TOKEN_EXPIRED, "token lifetime exceeds the access-token TTL");
   }
-  if (*nbf > now + skew) return MakeError(ErrorReason::TOKEN_NOT_YET_VALID, "token is not yet valid");
+  if (*nbf > now + skew) {
+    return MakeError(ErrorReason::TOKEN_NOT_YET_VALID, "token is not yet valid");
+  }
   if (!audience_matches) {
     return MakeError(ErrorReason::TOKEN_AUDIENCE_MISMATCH, "token audience is not accepted");
   }
@@ -209,6 +251,9 @@ absl::StatusOr<AccessClaims> VerifyAccessToken(absl::string_view token, const Ke
   claims.issued_at = *iat;
   claims.not_before = *nbf;
   claims.expires_at = *exp;
+  std::optional<std::string> custom = CustomClaims(*payload);
+  if (!custom) return Malformed("token has a claim that is not UTF-8");
+  claims.context.claims = *std::move(custom);
   return claims;
 }
 

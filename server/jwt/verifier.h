@@ -49,7 +49,9 @@ struct VerifyOptions {
 //     signature does not verify.
 //   TOKEN_MALFORMED: a required claim missing or mistyped (iss, sub, jti, sid
 //     strings; aud a string or an array of strings; iat, nbf, exp numbers
-//     within years 1970..9999; roles an array of strings).
+//     within years 1970..9999; roles an array of strings; when present:
+//     scope a string, auth_time a number within years 1970..9999, amr an
+//     array of strings, acr a string).
 //   TOKEN_ISSUER_MISMATCH: `iss` != options.issuer.
 //   TOKEN_EXPIRED: now >= exp + clock_skew.
 //   TOKEN_EXPIRED: exp - iat > options.max_lifetime (a lifetime this service
@@ -57,7 +59,12 @@ struct VerifyOptions {
 //   TOKEN_NOT_YET_VALID: nbf > now + clock_skew.
 //   TOKEN_AUDIENCE_MISMATCH: options.audience is neither the `aud` string
 //     nor an element of the `aud` array (then `audience` is set to it).
-// Fractional times are rounded towards rejection (exp down, nbf up).
+// On success claims.context holds scope split on spaces (empty parts
+// dropped), auth_time, amr and acr, each empty when absent, and in `claims`
+// every top-level member whose name is not reserved (kReservedClaimNames),
+// as canonical JSON ("{}" when none).
+// Fractional times are rounded towards rejection (exp and auth_time down,
+// nbf up).
 // Duplicate JSON member names resolve to the last one (RFC 7515 section 4).
 // Error messages are short and never contain the token.
 // NOTE: does not check revocation, roles, `iat` against `now`, or any header

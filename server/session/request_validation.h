@@ -21,12 +21,15 @@ inline constexpr size_t kMaxAudienceBytes = 255;
 inline constexpr size_t kMaxRevokeReasonBytes = 256;
 
 // RequestLimits: the configurable limits (--max-roles, --max-role-bytes,
-// --max-user-agent-bytes, --max-token-bytes); defaults as documented.
+// --max-user-agent-bytes, --max-token-bytes, --max-claims-bytes); defaults as
+// documented.
 struct RequestLimits {
   size_t max_roles = 64;
   size_t max_role_bytes = 128;
   size_t max_user_agent_bytes = 512;
   size_t max_access_token_bytes = 8192;
+  // ContextLimits::max_claims_bytes (server/session/context_validation.h).
+  size_t max_claims_bytes = 4096;
 };
 
 // IsValidUtf8 is true for well-formed UTF-8: no overlong forms, surrogates

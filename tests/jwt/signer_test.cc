@@ -110,5 +110,89 @@ TEST(SignerTest, InvalidUtf8ClaimFails) {
   EXPECT_EQ(SignAccessToken(claims, TestKey()).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// ContextClaims: TestClaims() with every context claim set.
+AccessClaims ContextClaims() {
+  AccessClaims claims = TestClaims();
+  claims.context.claims =
+      R"({"flags":[1,2.5,"x"],"n":5,"org":{"id":9007199254740992},"tenant":"t1"})";
+  claims.context.scopes = {"read:a", "write"};
+  claims.context.auth_time = test::kNow - absl::Minutes(3) + absl::Milliseconds(700);
+  claims.context.amr = {"pwd", "otp"};
+  claims.context.acr = "urn:example:loa:2";
+  return claims;
+}
+
+// The context becomes scope (space-joined), auth_time (integer seconds,
+// truncated), amr, acr and the custom claims as top-level members, with
+// integers kept integers; nothing else is added.
+TEST(SignerTest, ContextClaimsAreWritten) {
+  auto token = SignAccessToken(ContextClaims(), TestKey());
+  ASSERT_TRUE(token.ok()) << token.status();
+  const nlohmann::json payload = nlohmann::json::parse(Parts(*token)[1], nullptr, false);
+  ASSERT_TRUE(payload.is_object());
+  nlohmann::json expected = test::TestPayload();
+  expected["scope"] = "read:a write";
+  expected["auth_time"] = absl::ToUnixSeconds(test::kNow - absl::Minutes(3));
+  expected["amr"] = {"pwd", "otp"};
+  expected["acr"] = "urn:example:loa:2";
+  expected["flags"] = nlohmann::json::array({1, 2.5, "x"});
+  expected["n"] = 5;
+  expected["org"] = {{"id", 9007199254740992}};
+  expected["tenant"] = "t1";
+  EXPECT_EQ(payload, expected);
+  EXPECT_TRUE(payload["auth_time"].is_number_integer());
+  EXPECT_TRUE(payload["n"].is_number_integer());
+  EXPECT_TRUE(payload["org"]["id"].is_number_integer());
+}
+
+// An empty context ("{}" or "" claims, no scopes, no auth_time, no amr, no
+// acr) adds no member at all: the payload is that of the previous release.
+TEST(SignerTest, EmptyContextAddsNothing) {
+  for (const char* custom : {"{}", "", "{ }"}) {
+    AccessClaims claims = TestClaims();
+    claims.context.claims = custom;
+    auto token = SignAccessToken(claims, TestKey());
+    ASSERT_TRUE(token.ok()) << token.status();
+    const nlohmann::json payload = nlohmann::json::parse(Parts(*token)[1], nullptr, false);
+    EXPECT_EQ(payload, test::TestPayload()) << custom;
+  }
+}
+
+// The custom claims are spliced as text in front of the service's members,
+// so even unvalidated claims naming a reserved member cannot override it for
+// a parser where the last duplicate wins.
+TEST(SignerTest, CustomClaimsCannotOverrideServiceClaims) {
+  AccessClaims claims = TestClaims();
+  claims.context.claims = R"({"roles":["root"],"sub":"someone-else","x":1})";
+  auto token = SignAccessToken(claims, TestKey());
+  ASSERT_TRUE(token.ok()) << token.status();
+  const nlohmann::json payload = nlohmann::json::parse(Parts(*token)[1], nullptr, false);
+  ASSERT_TRUE(payload.is_object());
+  EXPECT_EQ(payload["sub"], TestClaims().subject);
+  EXPECT_EQ(payload["roles"], nlohmann::json(TestClaims().roles));
+  EXPECT_EQ(payload["x"], 1);
+}
+
+// Custom claims text that is not enclosed in braces is refused.
+TEST(SignerTest, NonObjectCustomClaimsFail) {
+  for (const char* custom : {"[1]", "x", "{", "}", "\"{}\"", "{}x"}) {
+    AccessClaims claims = TestClaims();
+    claims.context.claims = custom;
+    EXPECT_EQ(SignAccessToken(claims, TestKey()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << custom;
+  }
+}
+
+// Scope, amr and acr that are not valid UTF-8 are refused like other claims.
+TEST(SignerTest, InvalidUtf8ContextFails) {
+  AccessClaims claims = TestClaims();
+  claims.context.amr = {"\xff"};
+  EXPECT_EQ(SignAccessToken(claims, TestKey()).status().code(), absl::StatusCode::kInvalidArgument);
+  claims = TestClaims();
+  claims.context.acr = "\xc3";
+  EXPECT_EQ(SignAccessToken(claims, TestKey()).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace token

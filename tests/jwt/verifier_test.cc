@@ -110,18 +110,139 @@ TEST(VerifierTest, PublishedOldKeyVerifies) {
   EXPECT_EQ(*claims, TestClaims());
 }
 
-// Unknown claims and header parameters (even jku) are ignored, never followed.
-TEST(VerifierTest, ExtraClaimsAndHeadersAreIgnored) {
+// Unknown header parameters (even jku) are ignored, never followed.
+TEST(VerifierTest, ExtraHeadersAreIgnored) {
   nlohmann::json header = TestHeader();
   header["jku"] = "https://attacker.example/jwks.json";
   header["cty"] = "ignored";
-  nlohmann::json payload = TestPayload();
-  payload["scope"] = "everything";
-  const std::string token = SignJson(header, payload);
+  const std::string token = SignJson(header, TestPayload());
   auto claims = Verify(token);
   ASSERT_TRUE(claims.ok()) << claims.status();
   EXPECT_EQ(*claims, TestClaims());
   ExpectTamperingFails(token);
+}
+
+// --- Context claims -------------------------------------------------------------
+
+// FullContextClaims: TestClaims() with every context claim set, as the
+// signer's callers provide it (canonical custom claims, whole seconds).
+AccessClaims FullContextClaims() {
+  AccessClaims claims = TestClaims();
+  claims.context.claims =
+      R"({"email":"zo\u00eb@example.com","flags":{"beta":true,"n":[1,-2,3.5,null]},"tenant":"t1"})";
+  claims.context.claims = nlohmann::json::parse(claims.context.claims).dump();
+  claims.context.scopes = {"read:a", "write", "openid"};
+  claims.context.auth_time = kNow - absl::Minutes(5);
+  claims.context.amr = {"pwd", "otp"};
+  claims.context.acr = "urn:example:loa:2";
+  return claims;
+}
+
+// Every context claim survives the round trip: scopes in order, auth_time,
+// amr, acr, and the custom claims as canonical JSON.
+TEST(VerifierTest, ContextRoundTrips) {
+  const AccessClaims expected = FullContextClaims();
+  const std::string token = Sign(expected);
+  auto claims = Verify(token);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(*claims, expected);
+  ExpectTamperingFails(token);
+}
+
+// A token without any context claim (as the previous release issued them)
+// verifies with an empty context: no scopes, no auth_time, no amr, no acr,
+// custom claims "{}".
+TEST(VerifierTest, TokenWithoutContextHasEmptyContext) {
+  auto claims = Verify(SignPayload(TestPayload()));
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->context, TokenContext{});
+  EXPECT_EQ(claims->context.claims, "{}");
+}
+
+// Every top-level member that is not reserved is a custom claim, with its
+// value as it was (nested, floats kept floats); reserved names, including
+// those this service never writes (client_id, cnf, azp, typ, nonce), never
+// appear among them.
+TEST(VerifierTest, UnreservedMembersAreCustomClaims) {
+  nlohmann::json payload = TestPayload();
+  payload["client_id"] = "c1";
+  payload["cnf"] = {{"jkt", "abc"}};
+  payload["azp"] = "app";
+  payload["typ"] = "Bearer";
+  payload["nonce"] = "n-1";
+  payload["tenant"] = "t1";
+  payload["ratio"] = 5.0;
+  payload["deep"] = {{"b", {1, {{"c", nullptr}}}}, {"a", "x"}};
+  auto claims = Verify(SignPayload(payload));
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  const nlohmann::json custom = nlohmann::json::parse(claims->context.claims);
+  EXPECT_EQ(custom, nlohmann::json({{"tenant", "t1"},
+                                    {"ratio", 5.0},
+                                    {"deep", {{"a", "x"}, {"b", {1, {{"c", nullptr}}}}}}}));
+  EXPECT_TRUE(custom["ratio"].is_number_float());
+  EXPECT_EQ(claims->context.claims, custom.dump()) << "not canonical";
+  for (absl::string_view name : kReservedClaimNames) {
+    EXPECT_FALSE(custom.contains(name)) << name;
+  }
+}
+
+// scope splits on spaces; runs of spaces and leading or trailing ones yield
+// no empty scope, and an empty scope string yields none.
+TEST(VerifierTest, ScopeSplitsOnSpaces) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"a", {"a"}}, {"a b", {"a", "b"}},        {" a  b ", {"a", "b"}},
+      {"", {}},     {"b a b", {"b", "a", "b"}},
+  };
+  for (const auto& [scope, expected] : cases) {
+    nlohmann::json payload = TestPayload();
+    payload["scope"] = scope;
+    auto claims = Verify(SignPayload(payload));
+    ASSERT_TRUE(claims.ok()) << claims.status();
+    EXPECT_EQ(claims->context.scopes, expected) << scope;
+  }
+}
+
+// auth_time accepts integral floats; a fraction rounds down (an older
+// authentication, the side a max_auth_age check rejects).
+TEST(VerifierTest, AuthTimeFractionRoundsDown) {
+  nlohmann::json payload = TestPayload();
+  payload["auth_time"] = static_cast<double>(absl::ToUnixSeconds(kNow)) - 59.75;
+  auto claims = Verify(SignPayload(payload));
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->context.auth_time, kNow - absl::Seconds(60));
+  payload["auth_time"] = 0;
+  claims = Verify(SignPayload(payload));
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->context.auth_time, absl::UnixEpoch());
+}
+
+// A context claim that is present but of the wrong type or out of range is
+// malformed, like the required claims.
+TEST(VerifierTest, MistypedContextClaimIsMalformed) {
+  const std::vector<std::pair<const char*, nlohmann::json>> cases = {
+      {"scope", 1},
+      {"scope", nullptr},
+      {"scope", nlohmann::json::array({"a", "b"})},
+      {"auth_time", "1700000000"},
+      {"auth_time", nullptr},
+      {"auth_time", -1},
+      {"auth_time", 253402300800ll},
+      {"auth_time", 1e300},
+      {"auth_time", true},
+      {"amr", "pwd"},
+      {"amr", nullptr},
+      {"amr", nlohmann::json::array({"pwd", 1})},
+      {"amr", {{"pwd", true}}},
+      {"acr", 2},
+      {"acr", nullptr},
+      {"acr", nlohmann::json::array({"a"})},
+  };
+  for (const auto& [name, value] : cases) {
+    nlohmann::json payload = TestPayload();
+    payload[name] = value;
+    EXPECT_TRUE(HasReason(Verify(SignPayload(payload)), ErrorReason::TOKEN_MALFORMED))
+        << name << "=" << value;
+  }
 }
 
 // --- Signature ----------------------------------------------------------------
