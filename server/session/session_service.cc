@@ -328,7 +328,7 @@ absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
     except = UuidToString(*id);
   }
   absl::StatusOr<SubjectRevocation> revoked = store_.RevokeSubject(
-      subject, reason, {clock_.Now(), options_.max_clock_offset}, deadline, except);
+      subject, reason, {clock_.Now(), options_.max_clock_offset}, except, deadline);
   if (!revoked.ok()) return revoked.status();
   // The recorded times, which the store may have clamped to its own clock.
   if (except.has_value()) {

@@ -5,6 +5,7 @@
 #define TOKEN_SERVER_STORE_PG_SESSION_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "server/store/pg_pool.h"
@@ -23,9 +24,11 @@ class PgSessionStore final : public SessionStore {
   absl::Status CreateSession(const NewSession& session, absl::Time deadline) override;
   absl::StatusOr<RotateResult> RotateSession(const RotateRequest& request,
                                              absl::Time deadline) override;
-  absl::StatusOr<SubjectRevocation> RevokeSubject(const std::string& subject,
-                                                  const std::string& reason, const WriteTime& at,
-                                                  absl::Time deadline) override;
+  absl::StatusOr<SubjectRevocation> RevokeSubject(
+      const std::string& subject, const std::string& reason, const WriteTime& at,
+      const std::optional<std::string>& except_session_id, absl::Time deadline) override;
+  absl::StatusOr<UpdateResult> UpdateSession(const SessionUpdate& update, const UpdateCheck& check,
+                                             absl::Time deadline) override;
   absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,
                                      const WriteTime& at, absl::Time deadline,
                                      std::string* subject) override;
@@ -42,6 +45,12 @@ class PgSessionStore final : public SessionStore {
   PgPool::Stats pool_stats() const { return pool_.stats(); }
 
  private:
+  absl::StatusOr<SubjectRevocation> RevokeSubjectExcept(const std::string& subject,
+                                                        const std::string& reason,
+                                                        const WriteTime& at,
+                                                        const std::string& except_session_id,
+                                                        absl::Time deadline);
+
   PgPool pool_;
 };
 

@@ -14,6 +14,7 @@
 #define TOKEN_SERVER_STORE_SESSION_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/common/session_context.h"
 
 namespace token {
 
@@ -45,6 +47,11 @@ struct SessionRow {
   absl::Time absolute_expires_at;
   std::optional<absl::Time> revoked_at;
   std::string revoke_reason;
+  // Copied into every access token of the session; changed only by
+  // UpdateSession.
+  TokenContext context;
+  // Returned by ListSessions, never put in a token.
+  SessionMetadata metadata;
 };
 
 // NewSession: the row IssueTokens creates.
@@ -58,6 +65,8 @@ struct NewSession {
   absl::Time created_at;
   absl::Time expires_at;
   absl::Time absolute_expires_at;
+  TokenContext context;  // REQUIRES: validated (claims canonical JSON object).
+  SessionMetadata metadata;
 };
 
 // RotateRequest: one RefreshTokens call, decided by the store in one round trip.
@@ -100,7 +109,8 @@ enum class RotateOutcome {
 };
 
 // RotateResult: the outcome and the row as it is after the call (empty row for
-// kNotFound and kClockOffset).
+// kNotFound and kClockOffset), context and metadata included: read under the
+// row lock, so they are the latest an UpdateSession committed.
 struct [[nodiscard]] RotateResult {
   RotateOutcome outcome = RotateOutcome::kNotFound;
   SessionRow session;
@@ -118,9 +128,53 @@ struct WriteTime {
 
 // SubjectRevocation: what RevokeSubject did.
 struct [[nodiscard]] SubjectRevocation {
-  int64_t sessions = 0;   // Live sessions it revoked.
-  absl::Time revoked_at;  // The subject's recorded revocation time.
+  int64_t sessions = 0;  // Live sessions it revoked.
+  // Without an exception: the subject's recorded revocation time. With one:
+  // the time the sessions were revoked at (no subject revocation is recorded).
+  absl::Time revoked_at;
+  // With an exception only: the sessions this call revoked (each revoked at
+  // `revoked_at`), so the caller can revoke their tokens locally at once.
+  std::vector<std::string> session_ids;
 };
+
+// SessionUpdate: one UpdateSession call. Only the engaged fields change.
+// REQUIRES: validated values (claims canonical JSON object text).
+struct SessionUpdate {
+  std::string session_id;
+  std::optional<std::vector<std::string>> roles;
+  std::optional<std::string> claims;
+  std::optional<std::vector<std::string>> scopes;
+  // Engaged and nullopt: clear auth_time.
+  std::optional<std::optional<absl::Time>> auth_time;
+  std::optional<std::vector<std::string>> amr;
+  std::optional<std::string> acr;
+  std::optional<SessionMetadata> metadata;
+  // A session whose idle or absolute expiry is at or before `now` is expired.
+  absl::Time now;
+};
+
+enum class UpdateOutcome {
+  kUpdated,
+  // No such session (never created, swept, or not a UUID).
+  kNotFound,
+  // Revoked, or a RevokeAll of its subject at or after its creation.
+  kRevoked,
+  // The idle or absolute lifetime has ended.
+  kExpired,
+};
+
+// UpdateResult: the outcome and the row (after the update for kUpdated, as
+// stored otherwise, shown revoked by a subject revocation as ListSessions
+// shows it; empty for kNotFound).
+struct [[nodiscard]] UpdateResult {
+  UpdateOutcome outcome = UpdateOutcome::kNotFound;
+  SessionRow session;
+};
+
+// UpdateCheck: sees the row as it would be after an update, before it
+// commits; a non-OK status rolls the update back. Runs under the row lock:
+// it must be quick and must not call the store.
+using UpdateCheck = std::function<absl::Status(const SessionRow&)>;
 
 // SessionCursor: position after the last row of a ListSessions page.
 struct SessionCursor {
@@ -150,10 +204,16 @@ class SessionStore {
   // RevokeSubject revokes every live (unrevoked, unexpired) session of
   // `subject` and records the subject revocation, all at one time: `at.now`,
   // clamped to within `at.max_clock_offset` of the database's clock.
-  virtual absl::StatusOr<SubjectRevocation> RevokeSubject(const std::string& subject,
-                                                          const std::string& reason,
-                                                          const WriteTime& at,
-                                                          absl::Time deadline) = 0;
+  //
+  // With `except_session_id` ("log out my other devices"): that session must
+  // be one of `subject`'s (else INVALID_ARGUMENT / INVALID_SESSION_ID and
+  // nothing changes); every other live session is revoked individually and no
+  // subject revocation is recorded, since it would also end the kept
+  // session's access tokens. Sessions created while the call runs are not
+  // seen by it.
+  virtual absl::StatusOr<SubjectRevocation> RevokeSubject(
+      const std::string& subject, const std::string& reason, const WriteTime& at,
+      const std::optional<std::string>& except_session_id, absl::Time deadline) = 0;
 
   // RevokeSession revokes one live session at `at` (clamped as above); false
   // if unknown or already revoked. On success returns the subject through
@@ -161,6 +221,15 @@ class SessionStore {
   virtual absl::StatusOr<bool> RevokeSession(const std::string& session_id,
                                              const std::string& reason, const WriteTime& at,
                                              absl::Time deadline, std::string* subject) = 0;
+
+  // UpdateSession changes the engaged fields of a live session, serialised
+  // with RotateSession by the row lock (neither loses the other's change).
+  // `check` sees the updated row before commit; its non-OK status rolls the
+  // update back and is returned as it is. Revoked, expired and unknown
+  // sessions are left unchanged (the outcome says which).
+  virtual absl::StatusOr<UpdateResult> UpdateSession(const SessionUpdate& update,
+                                                     const UpdateCheck& check,
+                                                     absl::Time deadline) = 0;
 
   // ListSessions returns up to `limit` sessions of `subject`, newest first,
   // strictly after `after` when given.

@@ -46,14 +46,15 @@ class FakeSessionStore final : public SessionStore {
     int rotate_session = 0;
     int revoke_subject = 0;
     int revoke_session = 0;
+    int update_session = 0;
     int list_sessions = 0;
     int load_revocations = 0;
     int sweep_expired = 0;
     int ping = 0;
 
     int total() const {
-      return create_session + rotate_session + revoke_subject + revoke_session + list_sessions +
-             load_revocations + sweep_expired + ping;
+      return create_session + rotate_session + revoke_subject + revoke_session + update_session +
+             list_sessions + load_revocations + sweep_expired + ping;
     }
   };
 
@@ -157,6 +158,8 @@ class FakeSessionStore final : public SessionStore {
     stored.row.last_used_at = session.created_at;
     stored.row.expires_at = session.expires_at;
     stored.row.absolute_expires_at = session.absolute_expires_at;
+    stored.row.context = session.context;
+    stored.row.metadata = session.metadata;
     stored.token_hash = session.token_hash;
     sessions_[session.session_id] = std::move(stored);
     return absl::OkStatus();
@@ -240,14 +243,37 @@ class FakeSessionStore final : public SessionStore {
   }
 
  public:
-  absl::StatusOr<SubjectRevocation> RevokeSubject(const std::string& subject,
-                                                  const std::string& reason, const WriteTime& at,
-                                                  absl::Time deadline) override {
+  absl::StatusOr<SubjectRevocation> RevokeSubject(
+      const std::string& subject, const std::string& reason, const WriteTime& at,
+      const std::optional<std::string>& except_session_id, absl::Time deadline) override {
     absl::MutexLock lock(&mu_);
     ++calls_.revoke_subject;
     if (absl::Status s = Fail(deadline); !s.ok()) return s;
     const absl::Time now = WriteTimeOf(at);
     SubjectRevocation revoked;
+    if (except_session_id.has_value()) {
+      auto kept = sessions_.find(*except_session_id);
+      if (kept == sessions_.end() || kept->second.row.subject != subject) {
+        return MakeError(ErrorReason::INVALID_SESSION_ID,
+                         "except_session_id is not a session of this subject");
+      }
+      // Live sessions only, as revoke_subject_except.sql: one a subject
+      // revocation already covers is left as it is.
+      for (auto& [id, stored] : sessions_) {
+        if (id == *except_session_id || stored.row.subject != subject ||
+            stored.row.revoked_at.has_value() || stored.row.expires_at <= now ||
+            SubjectRevokedLocked(stored.row).has_value()) {
+          continue;
+        }
+        stored.row.revoked_at = now;
+        stored.row.revoke_reason = reason;
+        revoked.session_ids.push_back(id);
+      }
+      std::sort(revoked.session_ids.begin(), revoked.session_ids.end());
+      revoked.sessions = static_cast<int64_t>(revoked.session_ids.size());
+      revoked.revoked_at = now;
+      return revoked;
+    }
     for (auto& [id, stored] : sessions_) {
       if (stored.row.subject == subject && !stored.row.revoked_at.has_value() &&
           stored.row.expires_at > now) {
@@ -260,6 +286,43 @@ class FakeSessionStore final : public SessionStore {
     if (!inserted) it->second = std::max(it->second, now);
     revoked.revoked_at = it->second;
     return revoked;
+  }
+
+  // UpdateSession mirrors PgSessionStore::UpdateSession: the row is decided
+  // and changed under the one mutex, as under the row lock.
+  absl::StatusOr<UpdateResult> UpdateSession(const SessionUpdate& update, const UpdateCheck& check,
+                                             absl::Time deadline) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_.update_session;
+    if (absl::Status s = Fail(deadline); !s.ok()) return s;
+    UpdateResult result;
+    auto it = sessions_.find(update.session_id);
+    if (it == sessions_.end()) return result;  // kNotFound, empty row.
+    SessionRow& row = it->second.row;
+    result.session = ListedLocked(row);
+    if (result.session.revoked_at.has_value()) {
+      result.outcome = UpdateOutcome::kRevoked;
+      return result;
+    }
+    if (update.now >= row.expires_at || update.now >= row.absolute_expires_at) {
+      result.outcome = UpdateOutcome::kExpired;
+      return result;
+    }
+    SessionRow updated = row;
+    if (update.roles.has_value()) updated.roles = *update.roles;
+    if (update.claims.has_value()) updated.context.claims = *update.claims;
+    if (update.scopes.has_value()) updated.context.scopes = *update.scopes;
+    if (update.auth_time.has_value()) updated.context.auth_time = *update.auth_time;
+    if (update.amr.has_value()) updated.context.amr = *update.amr;
+    if (update.acr.has_value()) updated.context.acr = *update.acr;
+    if (update.metadata.has_value()) updated.metadata = *update.metadata;
+    if (check) {
+      if (absl::Status s = check(updated); !s.ok()) return s;
+    }
+    row = updated;
+    result.outcome = UpdateOutcome::kUpdated;
+    result.session = std::move(updated);
+    return result;
   }
 
   absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,
@@ -290,16 +353,7 @@ class FakeSessionStore final : public SessionStore {
                                  std::tie(after->created_at, after->session_id))) {
         continue;
       }
-      SessionRow row = stored.row;
-      // A session a RevokeAll did not see shows as revoked by it, as in
-      // list_sessions.sql.
-      auto subject = subject_revocations_.find(row.subject);
-      if (!row.revoked_at.has_value() && subject != subject_revocations_.end() &&
-          subject->second >= row.created_at) {
-        row.revoked_at = subject->second;
-        row.revoke_reason = "revoke_all";
-      }
-      rows.push_back(std::move(row));
+      rows.push_back(ListedLocked(stored.row));
     }
     std::sort(rows.begin(), rows.end(), [](const SessionRow& a, const SessionRow& b) {
       return std::tie(a.created_at, a.session_id) > std::tie(b.created_at, b.session_id);
@@ -401,6 +455,29 @@ class FakeSessionStore final : public SessionStore {
       return MakeError(ErrorReason::DATABASE_UNAVAILABLE, "database deadline passed");
     }
     return absl::OkStatus();
+  }
+
+  // SubjectRevokedLocked returns the subject revocation that covers `row`
+  // (made at or after its creation) while the row itself is not revoked.
+  std::optional<absl::Time> SubjectRevokedLocked(const SessionRow& row) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (row.revoked_at.has_value()) return std::nullopt;
+    auto subject = subject_revocations_.find(row.subject);
+    if (subject == subject_revocations_.end() || subject->second < row.created_at) {
+      return std::nullopt;
+    }
+    return subject->second;
+  }
+
+  // ListedLocked returns `row` as list_sessions.sql shows it: a session a
+  // RevokeAll did not see shows as revoked by it.
+  SessionRow ListedLocked(const SessionRow& row) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    SessionRow listed = row;
+    if (std::optional<absl::Time> at = SubjectRevokedLocked(row); at.has_value()) {
+      listed.revoked_at = *at;
+      listed.revoke_reason = "revoke_all";
+    }
+    return listed;
   }
 
   // WriteTimeOf clamps a revocation time as token_write_time() does.

@@ -131,8 +131,8 @@ TEST(SweeperTest, RunOnceUsesRetentionCutoffs) {
 TEST(SweeperTest, RunOnceDropsOnlyOldSubjectRevocations) {
   FakeClock clock(kNow);
   FakeSessionStore store;
-  ASSERT_TRUE(store.RevokeSubject("old", "", kNow - absl::Hours(25), kNow).ok());
-  ASSERT_TRUE(store.RevokeSubject("new", "", kNow - absl::Hours(1), kNow).ok());
+  ASSERT_TRUE(store.RevokeSubject("old", "", kNow - absl::Hours(25), std::nullopt, kNow).ok());
+  ASSERT_TRUE(store.RevokeSubject("new", "", kNow - absl::Hours(1), std::nullopt, kNow).ok());
   Sweeper sweeper(Options(10, 100), store, clock);
   absl::StatusOr<int64_t> deleted = sweeper.RunOnce();
   ASSERT_TRUE(deleted.ok()) << deleted.status();

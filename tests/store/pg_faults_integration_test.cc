@@ -148,7 +148,8 @@ TEST(PgFaultsTest, FeedDeliversRevocationsWithinOneSecond) {
 
   ASSERT_TRUE(*store->RevokeSession(s.session_id, "", now, Deadline(), nullptr));
   EXPECT_TRUE(PollUntil([&] { return feed.HasSession(s.session_id); }, absl::Seconds(1)));
-  ASSERT_TRUE(store->RevokeSubject("feed subject with spaces", "", now, Deadline()).ok());
+  ASSERT_TRUE(
+      store->RevokeSubject("feed subject with spaces", "", now, std::nullopt, Deadline()).ok());
   EXPECT_TRUE(
       PollUntil([&] { return feed.HasSubject("feed subject with spaces"); }, absl::Seconds(1)));
 }

@@ -145,7 +145,7 @@ void Notify(const std::string& payload) {
 // until the replica has it: notifications sent before it have been handled.
 void Barrier(PgSessionStore& store, Replica& replica) {
   const std::string marker = absl::StrCat("marker-", UuidToString(NewUuidV4()));
-  ASSERT_TRUE(store.RevokeSubject(marker, "", MicrosNow(), Deadline()).ok());
+  ASSERT_TRUE(store.RevokeSubject(marker, "", MicrosNow(), std::nullopt, Deadline()).ok());
   ASSERT_TRUE(PollUntil([&] { return replica.revocations().SubjectRevokedAt(marker).has_value(); },
                         absl::Seconds(10)));
 }
@@ -208,7 +208,7 @@ TEST(FeedSecurityTest, NotificationAppliesTheRowNotThePayload) {
   Replica replica;
   ASSERT_TRUE(PollUntil([&] { return replica.InSync(); }, absl::Seconds(10)));
   const absl::Time row_time = MicrosNow() - absl::Minutes(1);
-  ASSERT_TRUE(store->RevokeSubject("bob-row", "", row_time, Deadline()).ok());
+  ASSERT_TRUE(store->RevokeSubject("bob-row", "", row_time, std::nullopt, Deadline()).ok());
   RefreshToken refresh;
   NewSession s = NewSessionFor("bob-row", row_time - absl::Minutes(1), &refresh);
   ASSERT_TRUE(store->CreateSession(s, Deadline()).ok());

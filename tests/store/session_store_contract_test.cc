@@ -3,6 +3,8 @@
 // a real PostgreSQL started by the test harness. Where they disagree,
 // PostgreSQL (migrations/ and server/store/sql/) is the truth and the fake is
 // wrong.
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +76,26 @@ void ExpectSameRow(const SessionRow& a, const SessionRow& b) {
   EXPECT_EQ(a.absolute_expires_at, b.absolute_expires_at);
   EXPECT_EQ(a.revoked_at, b.revoked_at);
   EXPECT_EQ(a.revoke_reason, b.revoke_reason);
+  EXPECT_EQ(a.context, b.context);
+  EXPECT_EQ(a.metadata, b.metadata);
+}
+
+// A context using every field: claims in the canonical form (keys sorted,
+// integers without a fraction) with nesting, escapes and non-ASCII text,
+// which the store must hand back byte for byte.
+TokenContext FullContext(absl::Time now) {
+  TokenContext context;
+  context.claims = R"({"email":"ana@example.com","flags":{"beta":true,"limits":[1,2.5,null]},)"
+                   R"("n":9007199254740992,"name":"Ana \"Ñ\" 名前","tenant":"acme"})";
+  context.scopes = {"orders:read", "orders:write", "profile"};
+  context.auth_time = absl::FromUnixSeconds(absl::ToUnixSeconds(now) - 300);
+  context.amr = {"pwd", "otp"};
+  context.acr = "urn:example:loa:2";
+  return context;
+}
+
+SessionMetadata FullMetadata() {
+  return {{"device", "Ana's Pixel 8"}, {"login_method", "passkey"}, {"ünï", "cödé"}};
 }
 
 template <typename Factory>
@@ -92,6 +114,24 @@ class SessionStoreContractTest : public ::testing::Test {
         store().CreateSession(NewSessionFor(subject, created, &token, idle, absolute), Deadline());
     EXPECT_TRUE(s.ok()) << s;
     return token;
+  }
+
+  // CreateWithContext is Create with FullContext and FullMetadata.
+  RefreshToken CreateWithContext(const std::string& subject, absl::Time created) {
+    RefreshToken token;
+    NewSession s = NewSessionFor(subject, created, &token);
+    s.context = FullContext(created);
+    s.metadata = FullMetadata();
+    const absl::Status status = this->store().CreateSession(s, Deadline());
+    EXPECT_TRUE(status.ok()) << status;
+    return token;
+  }
+
+  // Update runs UpdateSession with `check` (none by default), expecting OK.
+  UpdateResult Update(const SessionUpdate& update, const UpdateCheck& check = nullptr) {
+    absl::StatusOr<UpdateResult> r = store().UpdateSession(update, check, Deadline());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *std::move(r) : UpdateResult{};
   }
 
   RotateResult Rotate(const RefreshToken& token, absl::Time now,
@@ -318,7 +358,7 @@ TYPED_TEST(SessionStoreContractTest, RotateWithClockBeyondOffsetChangesNothing) 
 // first refresh; a login after the RevokeAll is not affected.
 TYPED_TEST(SessionStoreContractTest, SessionCreatedBeforeSubjectRevocationIsRevokedAtRotation) {
   const absl::Time now = this->Now();
-  auto subject = this->store().RevokeSubject("raced", "logout all", now, Deadline());
+  auto subject = this->store().RevokeSubject("raced", "logout all", now, std::nullopt, Deadline());
   ASSERT_TRUE(subject.ok()) << subject.status();
   EXPECT_EQ(subject->sessions, 0);
   const RefreshToken token = this->Create("raced", now - absl::Milliseconds(1));
@@ -340,7 +380,8 @@ TYPED_TEST(SessionStoreContractTest, SessionCreatedBeforeSubjectRevocationIsRevo
 TYPED_TEST(SessionStoreContractTest, SweepRevokesLateSessionBeforeDroppingSubjectRevocation) {
   const absl::Time now = this->Now();
   const absl::Time long_ago = now - absl::Hours(2);
-  ASSERT_TRUE(this->store().RevokeSubject("raced-idle", "", long_ago, Deadline()).ok());
+  ASSERT_TRUE(
+      this->store().RevokeSubject("raced-idle", "", long_ago, std::nullopt, Deadline()).ok());
   const RefreshToken token =
       this->Create("raced-idle", long_ago - absl::Seconds(1), absl::Hours(24), absl::Hours(48));
   auto swept =
@@ -391,7 +432,8 @@ TYPED_TEST(SessionStoreContractTest, RevokeSubjectCountsLiveSessionsOnly) {
   this->Create("everywhere", now - absl::Hours(2), absl::Hours(1), absl::Hours(24));
   this->Create("bystander", now);
 
-  auto revoked = this->store().RevokeSubject("everywhere", "logout all", now, Deadline());
+  auto revoked =
+      this->store().RevokeSubject("everywhere", "logout all", now, std::nullopt, Deadline());
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   EXPECT_EQ(revoked->sessions, 3);
   EXPECT_EQ(revoked->revoked_at, now);
@@ -406,8 +448,8 @@ TYPED_TEST(SessionStoreContractTest, RevokeSubjectCountsLiveSessionsOnly) {
   EXPECT_EQ(this->Row("bystander").revoked_at, std::nullopt);
 
   // An earlier time neither revokes anything nor moves the record back.
-  auto again =
-      this->store().RevokeSubject("everywhere", "again", now - absl::Seconds(1), Deadline());
+  auto again = this->store().RevokeSubject("everywhere", "again", now - absl::Seconds(1),
+                                           std::nullopt, Deadline());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->sessions, 0);
   EXPECT_EQ(again->revoked_at, now);
@@ -419,7 +461,7 @@ TYPED_TEST(SessionStoreContractTest, RevocationTimesAreClampedToDatabaseClock) {
   const absl::Time now = this->Now();
   const absl::Duration bound = absl::Seconds(2);
   auto subject = this->store().RevokeSubject(
-      "future", "", WriteTime(now + absl::Hours(24 * 365), bound), Deadline());
+      "future", "", WriteTime(now + absl::Hours(24 * 365), bound), std::nullopt, Deadline());
   ASSERT_TRUE(subject.ok()) << subject.status();
   EXPECT_GE(subject->revoked_at, now);
   EXPECT_LE(subject->revoked_at, this->Now() + bound);
@@ -496,8 +538,10 @@ TYPED_TEST(SessionStoreContractTest, LoadRevocationsReturnsThoseSince) {
                                            now - absl::Hours(1), Deadline(), nullptr));
   this->Create("live", now);
   ASSERT_TRUE(
-      this->store().RevokeSubject("gone-long-ago", "", now - absl::Hours(2), Deadline()).ok());
-  ASSERT_TRUE(this->store().RevokeSubject("gone", "", now, Deadline()).ok());
+      this->store()
+          .RevokeSubject("gone-long-ago", "", now - absl::Hours(2), std::nullopt, Deadline())
+          .ok());
+  ASSERT_TRUE(this->store().RevokeSubject("gone", "", now, std::nullopt, Deadline()).ok());
 
   auto snapshot = this->store().LoadRevocations(now - absl::Hours(1), Deadline());
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
@@ -522,8 +566,8 @@ TYPED_TEST(SessionStoreContractTest, SweepDeletesOnlyExpiredAndLongRevokedInBatc
   ASSERT_TRUE(*this->store().RevokeSession(UuidToString(revoked_now.session_id), "", now,
                                            Deadline(), nullptr));
   this->Create("live", now);
-  ASSERT_TRUE(this->store().RevokeSubject("gone", "", long_ago, Deadline()).ok());
-  ASSERT_TRUE(this->store().RevokeSubject("recent", "", now, Deadline()).ok());
+  ASSERT_TRUE(this->store().RevokeSubject("gone", "", long_ago, std::nullopt, Deadline()).ok());
+  ASSERT_TRUE(this->store().RevokeSubject("recent", "", now, std::nullopt, Deadline()).ok());
 
   const absl::Time cutoff = now - absl::Hours(1);
   EXPECT_EQ(*this->store().SweepExpired(cutoff, cutoff, 4, Deadline()), 4 + 1);
@@ -537,6 +581,349 @@ TYPED_TEST(SessionStoreContractTest, SweepDeletesOnlyExpiredAndLongRevokedInBatc
   using Entries = std::vector<std::pair<std::string, absl::Time>>;
   EXPECT_EQ(revocations->subjects, (Entries{{"recent", now}}));
   EXPECT_EQ(revocations->sessions, (Entries{{UuidToString(revoked_now.session_id), now}}));
+}
+
+// --- Session context and metadata -------------------------------------------
+
+// A session without context reads back with the empty one: claims "{}",
+// nothing else set.
+TYPED_TEST(SessionStoreContractTest, SessionWithoutContextHasEmptyContext) {
+  const absl::Time now = this->Now();
+  const RefreshToken token = this->Create("plain", now);
+  const SessionRow row = this->Row("plain");
+  EXPECT_EQ(row.context, TokenContext{});
+  EXPECT_EQ(row.context.claims, "{}");
+  EXPECT_TRUE(row.metadata.empty());
+  const RotateResult r = this->Rotate(token, now);
+  ASSERT_EQ(r.outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(r.session.context, TokenContext{});
+  EXPECT_TRUE(r.session.metadata.empty());
+}
+
+// Context and metadata are stored as written (claims byte for byte) and come
+// back from ListSessions and from every rotate outcome that has a row.
+TYPED_TEST(SessionStoreContractTest, ContextAndMetadataRoundTripThroughEveryRead) {
+  const absl::Time now = this->Now();
+  const RefreshToken token = this->CreateWithContext("context", now);
+  const TokenContext context = FullContext(now);
+  const SessionRow listed = this->Row("context");
+  EXPECT_EQ(listed.context.claims, context.claims);
+  EXPECT_EQ(listed.context, context);
+  EXPECT_EQ(listed.metadata, FullMetadata());
+
+  const RotateResult rotated = this->Rotate(token, now + absl::Seconds(1));
+  ASSERT_EQ(rotated.outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(rotated.session.context, context);
+  EXPECT_EQ(rotated.session.metadata, FullMetadata());
+  const RotateResult grace = this->Rotate(token, now + absl::Seconds(2));
+  ASSERT_EQ(grace.outcome, RotateOutcome::kGraceRetry);
+  EXPECT_EQ(grace.session.context, context);
+  EXPECT_EQ(grace.session.metadata, FullMetadata());
+  // Ten rotations carry it unchanged.
+  RefreshToken current = TestChain().Successor(token);
+  for (int i = 0; i < 10; ++i) {
+    const RotateResult r = this->Rotate(current, now + absl::Seconds(3 + i));
+    ASSERT_EQ(r.outcome, RotateOutcome::kRotated);
+    EXPECT_EQ(r.session.context, context);
+    current = TestChain().Successor(current);
+  }
+  const RotateResult reuse = this->Rotate(token, now + absl::Minutes(1));
+  ASSERT_EQ(reuse.outcome, RotateOutcome::kReuseDetected);
+  EXPECT_EQ(reuse.session.context, context);
+  const RotateResult revoked = this->Rotate(current, now + absl::Minutes(1));
+  ASSERT_EQ(revoked.outcome, RotateOutcome::kRevoked);
+  EXPECT_EQ(revoked.session.context, context);
+  EXPECT_EQ(revoked.session.metadata, FullMetadata());
+  ExpectSameRow(this->Row("context"), revoked.session);
+
+  const RefreshToken idle = this->CreateWithContext("context-idle", now);
+  const RotateResult expired = this->Rotate(idle, now + absl::Hours(2));
+  ASSERT_EQ(expired.outcome, RotateOutcome::kExpired);
+  EXPECT_EQ(expired.session.context, FullContext(now));
+}
+
+// --- UpdateSession -----------------------------------------------------------
+
+// Each field changes alone: the others stay, the new value is what the next
+// rotation reads, and ListSessions shows it.
+TYPED_TEST(SessionStoreContractTest, UpdateSessionChangesOnlyTheGivenField) {
+  const absl::Time now = this->Now();
+  const std::vector<std::string> new_roles = {"auditor"};
+  const std::string new_claims = R"({"plan":"pro","seats":12})";
+  const std::vector<std::string> new_scopes = {"billing"};
+  const absl::Time new_auth_time = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
+  const std::vector<std::string> new_amr = {"hwk", "user"};
+  const SessionMetadata new_metadata = {{"device", "laptop"}};
+
+  using Apply = std::function<void(SessionUpdate&, SessionRow&)>;
+  const std::vector<std::pair<std::string, Apply>> fields = {
+      {"roles", [&](SessionUpdate& u, SessionRow& want) { u.roles = want.roles = new_roles; }},
+      {"claims",
+       [&](SessionUpdate& u, SessionRow& want) { u.claims = want.context.claims = new_claims; }},
+      {"scopes",
+       [&](SessionUpdate& u, SessionRow& want) { u.scopes = want.context.scopes = new_scopes; }},
+      {"auth_time",
+       [&](SessionUpdate& u, SessionRow& want) {
+         u.auth_time = want.context.auth_time = new_auth_time;
+       }},
+      {"amr", [&](SessionUpdate& u, SessionRow& want) { u.amr = want.context.amr = new_amr; }},
+      {"acr", [&](SessionUpdate& u, SessionRow& want) { u.acr = want.context.acr = "aal3"; }},
+      {"metadata",
+       [&](SessionUpdate& u, SessionRow& want) { u.metadata = want.metadata = new_metadata; }},
+  };
+  for (const auto& [field, apply] : fields) {
+    SCOPED_TRACE(field);
+    const std::string subject = "update-" + field;
+    const RefreshToken token = this->CreateWithContext(subject, now);
+    SessionRow want = this->Row(subject);
+    SessionUpdate update;
+    update.session_id = UuidToString(token.session_id);
+    update.now = now + absl::Seconds(1);
+    apply(update, want);
+    const UpdateResult r = this->Update(update);
+    ASSERT_EQ(r.outcome, UpdateOutcome::kUpdated);
+    ExpectSameRow(r.session, want);
+    ExpectSameRow(this->Row(subject), want);
+    const RotateResult rotated = this->Rotate(token, now + absl::Seconds(2));
+    ASSERT_EQ(rotated.outcome, RotateOutcome::kRotated);
+    EXPECT_EQ(rotated.session.roles, want.roles);
+    EXPECT_EQ(rotated.session.context, want.context);
+    EXPECT_EQ(rotated.session.metadata, want.metadata);
+  }
+}
+
+// Every field can be cleared: auth_time engaged and empty, the rest empty.
+// An update with no field engaged changes nothing.
+TYPED_TEST(SessionStoreContractTest, UpdateSessionClearsFields) {
+  const absl::Time now = this->Now();
+  const RefreshToken token = this->CreateWithContext("clear", now);
+  const std::string id = UuidToString(token.session_id);
+  const SessionRow before = this->Row("clear");
+
+  SessionUpdate nothing;
+  nothing.session_id = id;
+  nothing.now = now;
+  const UpdateResult unchanged = this->Update(nothing);
+  ASSERT_EQ(unchanged.outcome, UpdateOutcome::kUpdated);
+  ExpectSameRow(unchanged.session, before);
+
+  SessionUpdate clear;
+  clear.session_id = id;
+  clear.now = now;
+  clear.roles = std::vector<std::string>{};
+  clear.claims = "{}";
+  clear.scopes = std::vector<std::string>{};
+  clear.auth_time = std::optional<absl::Time>();
+  clear.amr = std::vector<std::string>{};
+  clear.acr = "";
+  clear.metadata = SessionMetadata{};
+  const UpdateResult r = this->Update(clear);
+  ASSERT_EQ(r.outcome, UpdateOutcome::kUpdated);
+  EXPECT_TRUE(r.session.roles.empty());
+  EXPECT_EQ(r.session.context, TokenContext{});
+  EXPECT_TRUE(r.session.metadata.empty());
+  SessionRow want = before;
+  want.roles.clear();
+  want.context = TokenContext{};
+  want.metadata.clear();
+  ExpectSameRow(this->Row("clear"), want);
+}
+
+// Unknown, revoked (directly or by a subject revocation the row does not
+// record yet) and expired sessions are not changed, and the check is not
+// consulted.
+TYPED_TEST(SessionStoreContractTest, UpdateSessionLeavesDeadSessionsAlone) {
+  const absl::Time now = this->Now();
+  int checks = 0;
+  const UpdateCheck count = [&checks](const SessionRow&) {
+    ++checks;
+    return absl::OkStatus();
+  };
+  auto update_of = [&](const std::string& id, absl::Time at) {
+    SessionUpdate u;
+    u.session_id = id;
+    u.now = at;
+    u.claims = R"({"x":1})";
+    u.metadata = SessionMetadata{{"k", "v"}};
+    return u;
+  };
+
+  for (const std::string& unknown : {UuidToString(NewUuidV4()), std::string("not-a-uuid")}) {
+    const UpdateResult r = this->Update(update_of(unknown, now), count);
+    EXPECT_EQ(r.outcome, UpdateOutcome::kNotFound) << unknown;
+    EXPECT_TRUE(r.session.session_id.empty());
+  }
+
+  const RefreshToken revoked = this->CreateWithContext("update-revoked", now);
+  ASSERT_TRUE(*this->store().RevokeSession(UuidToString(revoked.session_id), "user asked", now,
+                                           Deadline(), nullptr));
+  const SessionRow revoked_row = this->Row("update-revoked");
+  const UpdateResult r1 =
+      this->Update(update_of(UuidToString(revoked.session_id), now + absl::Seconds(1)), count);
+  EXPECT_EQ(r1.outcome, UpdateOutcome::kRevoked);
+  ExpectSameRow(r1.session, revoked_row);
+  ExpectSameRow(this->Row("update-revoked"), revoked_row);
+
+  // Created just before a RevokeAll that did not see it.
+  ASSERT_TRUE(this->store()
+                  .RevokeSubject("update-raced", "logout all", now, std::nullopt, Deadline())
+                  .ok());
+  const RefreshToken raced = this->CreateWithContext("update-raced", now - absl::Milliseconds(1));
+  const SessionRow raced_row = this->Row("update-raced");
+  ASSERT_EQ(raced_row.revoke_reason, "revoke_all");
+  const UpdateResult r2 =
+      this->Update(update_of(UuidToString(raced.session_id), now + absl::Seconds(1)), count);
+  EXPECT_EQ(r2.outcome, UpdateOutcome::kRevoked);
+  ExpectSameRow(r2.session, raced_row);
+  ExpectSameRow(this->Row("update-raced"), raced_row);
+
+  const RefreshToken idle = this->Create("update-idle", now, absl::Minutes(5), absl::Hours(1));
+  const SessionRow idle_row = this->Row("update-idle");
+  const UpdateResult r3 =
+      this->Update(update_of(UuidToString(idle.session_id), now + absl::Minutes(5)), count);
+  EXPECT_EQ(r3.outcome, UpdateOutcome::kExpired);
+  ExpectSameRow(r3.session, idle_row);
+  ExpectSameRow(this->Row("update-idle"), idle_row);
+
+  const RefreshToken absolute =
+      this->Create("update-absolute", now, absl::Minutes(50), absl::Minutes(50));
+  const UpdateResult r4 =
+      this->Update(update_of(UuidToString(absolute.session_id), now + absl::Minutes(50)), count);
+  EXPECT_EQ(r4.outcome, UpdateOutcome::kExpired);
+  EXPECT_EQ(this->Row("update-absolute").context, TokenContext{});
+
+  EXPECT_EQ(checks, 0);
+  // One microsecond before the idle expiry the session is still live.
+  const RefreshToken live = this->Create("update-live", now, absl::Minutes(5), absl::Hours(1));
+  EXPECT_EQ(this->Update(update_of(UuidToString(live.session_id),
+                                   now + absl::Minutes(5) - absl::Microseconds(1)),
+                         count)
+                .outcome,
+            UpdateOutcome::kUpdated);
+  EXPECT_EQ(checks, 1);
+}
+
+// The check sees the row as updated; its error (ABORTED included, which must
+// not be mistaken for a retryable conflict) is returned as it is and the
+// update is rolled back.
+TYPED_TEST(SessionStoreContractTest, UpdateSessionCheckVetoRollsBack) {
+  const absl::Time now = this->Now();
+  const RefreshToken token = this->CreateWithContext("veto", now);
+  const SessionRow before = this->Row("veto");
+  SessionUpdate update;
+  update.session_id = UuidToString(token.session_id);
+  update.now = now;
+  update.claims = R"({"big":"claims"})";
+  update.roles = std::vector<std::string>{"admin"};
+
+  for (const absl::Status& veto :
+       {MakeError(ErrorReason::INVALID_CLAIMS, "token too large"), absl::AbortedError("vetoed")}) {
+    int checks = 0;
+    SessionRow seen;
+    auto r = this->store().UpdateSession(
+        update,
+        [&](const SessionRow& row) {
+          ++checks;
+          seen = row;
+          return veto;
+        },
+        Deadline());
+    EXPECT_EQ(r.status(), veto);
+    EXPECT_EQ(checks, 1);
+    EXPECT_EQ(seen.context.claims, R"({"big":"claims"})");
+    EXPECT_EQ(seen.roles, std::vector<std::string>{"admin"});
+    EXPECT_EQ(seen.context.scopes, before.context.scopes);
+    EXPECT_EQ(seen.metadata, before.metadata);
+    ExpectSameRow(this->Row("veto"), before);
+  }
+  const RotateResult rotated = this->Rotate(token, now);
+  ASSERT_EQ(rotated.outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(rotated.session.context, before.context);
+  EXPECT_EQ(rotated.session.roles, before.roles);
+}
+
+// --- RevokeSubject with an exception -------------------------------------------
+
+// "Log out my other devices": the kept session lives on (its refreshes
+// work), every other live session of the subject is revoked on its own, and
+// no subject revocation is recorded.
+TYPED_TEST(SessionStoreContractTest, RevokeSubjectExceptKeepsOneAndRevokesTheOthers) {
+  const absl::Time now = this->Now();
+  const RefreshToken kept = this->CreateWithContext("devices", now);
+  std::vector<std::string> others;
+  for (int i = 0; i < 3; ++i) {
+    others.push_back(UuidToString(this->Create("devices", now + absl::Seconds(i)).session_id));
+  }
+  std::sort(others.begin(), others.end());
+  const RefreshToken earlier = this->Create("devices", now);
+  ASSERT_TRUE(*this->store().RevokeSession(UuidToString(earlier.session_id), "earlier",
+                                           now - absl::Seconds(5), Deadline(), nullptr));
+  const RefreshToken expired =
+      this->Create("devices", now - absl::Hours(2), absl::Hours(1), absl::Hours(24));
+  this->Create("bystander", now);
+
+  auto revoked = this->store().RevokeSubject("devices", "other devices", now,
+                                             UuidToString(kept.session_id), Deadline());
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(revoked->sessions, 3);
+  EXPECT_EQ(revoked->revoked_at, now);
+  EXPECT_EQ(revoked->session_ids, others);
+
+  for (const SessionRow& row : this->List("devices")) {
+    if (row.session_id == UuidToString(kept.session_id)) {
+      EXPECT_FALSE(row.revoked_at.has_value());
+    } else if (row.session_id == UuidToString(earlier.session_id)) {
+      EXPECT_EQ(row.revoke_reason, "earlier");
+    } else if (row.session_id == UuidToString(expired.session_id)) {
+      EXPECT_FALSE(row.revoked_at.has_value());
+    } else {
+      EXPECT_EQ(row.revoked_at, now);
+      EXPECT_EQ(row.revoke_reason, "other devices");
+    }
+  }
+  EXPECT_FALSE(this->Row("bystander").revoked_at.has_value());
+  auto snapshot = this->store().LoadRevocations(now - absl::Seconds(1), Deadline());
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(snapshot->subjects.empty());
+  std::vector<std::string> revoked_ids;
+  for (const auto& [id, at] : snapshot->sessions) {
+    EXPECT_EQ(at, now);
+    revoked_ids.push_back(id);
+  }
+  std::sort(revoked_ids.begin(), revoked_ids.end());
+  EXPECT_EQ(revoked_ids, others);
+
+  const RotateResult r = this->Rotate(kept, now + absl::Seconds(10));
+  EXPECT_EQ(r.outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(r.session.context, FullContext(now));
+  // A login after the call is not affected either.
+  EXPECT_EQ(this->Rotate(this->Create("devices", now + absl::Seconds(5)), now + absl::Seconds(10))
+                .outcome,
+            RotateOutcome::kRotated);
+}
+
+// The kept session must be the subject's: another subject's, an unknown one
+// or text that is no session id is refused and nothing changes.
+TYPED_TEST(SessionStoreContractTest, RevokeSubjectExceptForeignOrUnknownChangesNothing) {
+  const absl::Time now = this->Now();
+  this->Create("mine", now);
+  this->Create("mine", now);
+  const RefreshToken theirs = this->Create("theirs", now);
+  const std::vector<SessionRow> before = this->List("mine");
+  for (const std::string& except : {UuidToString(theirs.session_id), UuidToString(NewUuidV4()),
+                                    std::string("not-a-uuid"), std::string("")}) {
+    auto revoked = this->store().RevokeSubject("mine", "other devices", now, except, Deadline());
+    EXPECT_EQ(revoked.status().code(), absl::StatusCode::kInvalidArgument) << except;
+    EXPECT_EQ(ReasonOf(revoked.status()), ErrorReason::INVALID_SESSION_ID) << except;
+  }
+  const std::vector<SessionRow> after = this->List("mine");
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) ExpectSameRow(after[i], before[i]);
+  EXPECT_FALSE(this->Row("theirs").revoked_at.has_value());
+  auto snapshot = this->store().LoadRevocations(now - absl::Hours(1), Deadline());
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(snapshot->sessions.empty());
+  EXPECT_TRUE(snapshot->subjects.empty());
 }
 
 }  // namespace

@@ -11,7 +11,10 @@ SELECT s.session_id::text AS session_id, s.subject AS subject,
        token_us(s.absolute_expires_at) AS absolute_expires_at,
        token_us(coalesce(s.revoked_at, r.revoked_at)) AS revoked_at,
        coalesce(s.revoke_reason, CASE WHEN r.revoked_at IS NOT NULL THEN 'revoke_all' END, '')
-         AS revoke_reason
+         AS revoke_reason,
+       s.claims::text AS claims, array_to_json(s.scopes)::text AS scopes,
+       token_us(s.auth_time) AS auth_time, array_to_json(s.amr)::text AS amr, s.acr AS acr,
+       s.metadata::text AS metadata
   FROM sessions AS s
   LEFT JOIN subject_revocations AS r
     ON r.subject = s.subject AND s.revoked_at IS NULL AND r.revoked_at >= s.created_at
