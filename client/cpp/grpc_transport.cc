@@ -49,6 +49,12 @@ class GrpcTransport final : public TokenTransport {
     Prepare(context, deadline);
     return stub_->ListSessions(&context, request, response);
   }
+  grpc::Status UpdateSession(absl::Time deadline, const v1::UpdateSessionRequest& request,
+                             v1::UpdateSessionResponse* response) override {
+    grpc::ClientContext context;
+    Prepare(context, deadline);
+    return stub_->UpdateSession(&context, request, response);
+  }
 
  private:
   static void Prepare(grpc::ClientContext& context, absl::Time deadline) {

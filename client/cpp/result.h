@@ -21,6 +21,9 @@ struct Error {
   // or names a reason this client version does not know.
   ErrorReason reason = ErrorReason::ERROR_REASON_UNSPECIFIED;
   // reason_name: the ErrorInfo reason exactly as the service sent it, or "".
+  // A request the client refuses before sending it (attempts == 0, e.g.
+  // claims_json that is not a JSON object) carries the reason the service
+  // would have sent.
   std::string reason_name{};
   // message: for humans; may change between versions. Never contains a token.
   std::string message{};

@@ -17,12 +17,21 @@
 //     Result<TokenPair> next = client->Refresh({.refresh_token = pair->refresh_token});
 //   }
 //
+// Step-up: a resource server demands a login at most 5 minutes old for a
+// payment; after the user re-authenticated, the login service records it and
+// the session's next access token (next Refresh) carries it:
+//   client->Verify({.access_token = t, .max_auth_age = absl::Minutes(5)});
+//     // fails UNAUTHENTICATED / INSUFFICIENT_USER_AUTHENTICATION
+//   client->UpdateSession({.session_id = sid, .auth_time = absl::Now(),
+//                          .amr = std::vector<std::string>{"pwd", "otp"}});
+//
 // Thread-safe: one TokenClient (and its channel) is meant to be shared by
 // every thread of a process.
 #ifndef TOKEN_CLIENT_CPP_TOKEN_CLIENT_H_
 #define TOKEN_CLIENT_CPP_TOKEN_CLIENT_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +48,10 @@
 #include "grpcpp/security/credentials.h"
 
 namespace token::client {
+
+// SessionMetadata: kept with the session and returned by ListSessions, never
+// put in a token (a device name, a login method).
+using SessionMetadata = std::map<std::string, std::string>;
 
 // ClientInfo: the end user's client, recorded with the session.
 struct ClientInfo {
@@ -63,6 +76,23 @@ struct IssueRequest {
   // audience: empty means the service's configured default.
   std::string audience{};
   std::optional<ClientInfo> client{};
+  // claims_json: custom claims as the text of a JSON object ("" = none),
+  // written as top-level members of every access token of the session. Text
+  // that is not a JSON object, or an integer beyond 2^53 (numbers travel as
+  // doubles: send such a value as a string), fails in the client with
+  // INVALID_ARGUMENT / INVALID_CLAIMS and attempts == 0. The service's own
+  // rules (reserved names, size, depth) are in proto/token/v1/token.proto.
+  std::string claims_json{};
+  // scopes: the `scope` claim (RFC 9068), order kept, duplicates dropped.
+  std::vector<std::string> scopes{};
+  // auth_time: when the user last actively authenticated (not now, unless
+  // they just did); sub-second parts are dropped by the service.
+  std::optional<absl::Time> auth_time{};
+  // amr: authentication methods (RFC 8176: "pwd", "otp", "hwk", ...).
+  std::vector<std::string> amr{};
+  // acr: authentication context class; "" = none.
+  std::string acr{};
+  SessionMetadata metadata{};
 };
 
 struct RefreshRequest {
@@ -76,6 +106,16 @@ struct VerifyRequest {
   // audience: empty means the service's configured default.
   std::string audience{};
   std::vector<std::string> required_roles{};
+  // required_scopes: every one must be among the token's scopes, else
+  // PERMISSION_DENIED / MISSING_SCOPE.
+  std::vector<std::string> required_scopes{};
+  // max_auth_age: when set, the token's auth_time must be at most this old
+  // (a token without one fails), else UNAUTHENTICATED /
+  // INSUFFICIENT_USER_AUTHENTICATION.
+  std::optional<absl::Duration> max_auth_age{};
+  // acceptable_acr: when not empty, the token's acr must be one of these,
+  // else UNAUTHENTICATED / INSUFFICIENT_USER_AUTHENTICATION.
+  std::vector<std::string> acceptable_acr{};
 };
 
 // AccessClaims: a verified access token's claims.
@@ -87,6 +127,14 @@ struct AccessClaims {
   absl::Time issued_at{};
   absl::Time expires_at{};
   std::string token_id{};
+  // claims_json: the custom claims as compact JSON object text, keys sorted,
+  // integral numbers as integers ("{}" when none).
+  std::string claims_json = "{}";
+  std::vector<std::string> scopes{};
+  // auth_time: unset when the token has none.
+  std::optional<absl::Time> auth_time{};
+  std::vector<std::string> amr{};
+  std::string acr{};
 };
 
 // SessionInfo: one session family as ListSessions reports it.
@@ -102,6 +150,37 @@ struct SessionInfo {
   // revoked_at: unset while the session is live.
   std::optional<absl::Time> revoked_at{};
   std::string revoke_reason{};
+  // What the session's access tokens carry (see AccessClaims), and its
+  // metadata (never in a token).
+  std::string claims_json = "{}";
+  std::vector<std::string> scopes{};
+  std::optional<absl::Time> auth_time{};
+  std::vector<std::string> amr{};
+  std::string acr{};
+  SessionMetadata metadata{};
+};
+
+struct RevokeAllRequest {
+  std::string subject{};
+  // reason: optional free text for audit.
+  std::string reason{};
+  // except_session_id: "" = revoke every session of the subject.
+  std::string except_session_id{};
+};
+
+// UpdateSessionRequest: the fields to change of a live session. Exactly the
+// engaged fields are sent in update_mask; an engaged empty value clears the
+// field (claims_json "" or "{}", an empty list, auth_time engaged with
+// nullopt, acr ""). At least one field must be engaged.
+struct UpdateSessionRequest {
+  std::string session_id{};
+  std::optional<std::vector<std::string>> roles{};
+  std::optional<std::string> claims_json{};
+  std::optional<std::vector<std::string>> scopes{};
+  std::optional<std::optional<absl::Time>> auth_time{};
+  std::optional<std::vector<std::string>> amr{};
+  std::optional<std::string> acr{};
+  std::optional<SessionMetadata> metadata{};
 };
 
 struct SessionPage {
@@ -170,6 +249,11 @@ class TokenClient {
   // RevokeAll revokes every session of `subject`; returns how many were live.
   Result<int64_t> RevokeAll(const std::string& subject, const std::string& reason = "",
                             std::optional<absl::Time> deadline = std::nullopt);
+  // With `except_session_id` set (one of the subject's sessions, else
+  // INVALID_ARGUMENT / INVALID_SESSION_ID) that session stays alive and every
+  // other live one is revoked ("log out my other devices").
+  Result<int64_t> RevokeAll(const RevokeAllRequest& request,
+                            std::optional<absl::Time> deadline = std::nullopt);
 
   // RevokeSession revokes one session; false if it was already revoked or unknown.
   Result<bool> RevokeSession(const std::string& session_id, const std::string& reason = "",
@@ -180,6 +264,19 @@ class TokenClient {
   Result<SessionPage> ListSessions(const std::string& subject, int page_size = 0,
                                    const std::string& page_token = "",
                                    std::optional<absl::Time> deadline = std::nullopt);
+
+  // UpdateSession changes the engaged fields of a live session and returns
+  // the session as it is afterwards. New values appear in the session's next
+  // access token (its next Refresh); tokens already issued keep theirs.
+  // Unknown session: NOT_FOUND / SESSION_NOT_FOUND; revoked: UNAUTHENTICATED
+  // / SESSION_REVOKED. No engaged field, or claims_json that is not a JSON
+  // object: INVALID_ARGUMENT, refused in the client (attempts == 0).
+  // UNAVAILABLE is retried like every call: an update sets values rather
+  // than adding to them, so applying it twice leaves what applying it once
+  // does (an update by someone else in between is overwritten, as it would
+  // be by a later call).
+  Result<SessionInfo> UpdateSession(const UpdateSessionRequest& request,
+                                    std::optional<absl::Time> deadline = std::nullopt);
 
   // RefreshWaiters returns how many Refresh calls are waiting on a shared RPC
   // for `refresh_token` (for tests and metrics).

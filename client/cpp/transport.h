@@ -38,6 +38,8 @@ class TokenTransport {
                                      v1::RevokeSessionResponse* response) = 0;
   virtual grpc::Status ListSessions(absl::Time deadline, const v1::ListSessionsRequest& request,
                                     v1::ListSessionsResponse* response) = 0;
+  virtual grpc::Status UpdateSession(absl::Time deadline, const v1::UpdateSessionRequest& request,
+                                     v1::UpdateSessionResponse* response) = 0;
 };
 
 using TokenTransportPtr = std::unique_ptr<TokenTransport>;

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "client/tokenctl/output.h"
 #include "httplib.h"
 
@@ -20,11 +21,33 @@ enum class Kind { kBool, kValue, kRepeated };
 // Every flag tokenctl knows, with its kind (the same in every command).
 const std::map<std::string, Kind>& AllFlags() {
   static const auto* const flags = new std::map<std::string, Kind>{
-      {"server", Kind::kValue},     {"timeout", Kind::kValue},   {"json", Kind::kBool},
-      {"help", Kind::kBool},        {"role", Kind::kRepeated},   {"audience", Kind::kValue},
-      {"user-agent", Kind::kValue}, {"ip", Kind::kValue},        {"require-role", Kind::kRepeated},
-      {"reason", Kind::kValue},     {"page-size", Kind::kValue}, {"page-token", Kind::kValue},
-      {"all", Kind::kBool},         {"jwks-url", Kind::kValue},  {"bits", Kind::kValue},
+      {"server", Kind::kValue},
+      {"timeout", Kind::kValue},
+      {"json", Kind::kBool},
+      {"help", Kind::kBool},
+      {"role", Kind::kRepeated},
+      {"audience", Kind::kValue},
+      {"user-agent", Kind::kValue},
+      {"ip", Kind::kValue},
+      {"require-role", Kind::kRepeated},
+      {"reason", Kind::kValue},
+      {"page-size", Kind::kValue},
+      {"page-token", Kind::kValue},
+      {"all", Kind::kBool},
+      {"jwks-url", Kind::kValue},
+      {"bits", Kind::kValue},
+      {"claim", Kind::kRepeated},
+      {"claims-json", Kind::kValue},
+      {"scope", Kind::kRepeated},
+      {"amr", Kind::kRepeated},
+      // acr: one value in issue and update-session, the acceptable list in verify.
+      {"acr", Kind::kRepeated},
+      {"auth-time", Kind::kValue},
+      {"metadata", Kind::kRepeated},
+      {"require-scope", Kind::kRepeated},
+      {"max-auth-age", Kind::kValue},
+      {"clear", Kind::kRepeated},
+      {"except", Kind::kValue},
   };
   return *flags;
 }
@@ -41,10 +64,18 @@ struct CommandSpec {
 
 const std::map<std::string, CommandSpec>& Commands() {
   static const auto* const commands = new std::map<std::string, CommandSpec>{
-      {"issue", {1, 1, {"role", "audience", "user-agent", "ip"}}},
+      {"issue",
+       {1,
+        1,
+        {"role", "audience", "user-agent", "ip", "claim", "claims-json", "scope", "amr", "acr",
+         "auth-time", "metadata"}}},
       {"refresh", {0, 1, {"user-agent", "ip"}}},
-      {"verify", {0, 1, {"audience", "require-role"}}},
-      {"revoke-all", {1, 1, {"reason"}}},
+      {"verify", {0, 1, {"audience", "require-role", "require-scope", "max-auth-age", "acr"}}},
+      {"update-session",
+       {1,
+        1,
+        {"role", "claim", "claims-json", "scope", "amr", "acr", "auth-time", "metadata", "clear"}}},
+      {"revoke-all", {1, 1, {"reason", "except"}}},
       {"revoke-session", {1, 1, {"reason"}}},
       {"sessions", {1, 1, {"page-size", "page-token", "all"}}},
       {"jwks", {0, 0, {"jwks-url"}}},
@@ -53,6 +84,170 @@ const std::map<std::string, CommandSpec>& Commands() {
 }
 
 absl::Status Usage(const std::string& message) { return absl::InvalidArgumentError(message); }
+
+std::vector<std::string> Values(const Invocation& inv, const std::string& name) {
+  auto it = inv.flags.find(name);
+  return it == inv.flags.end() ? std::vector<std::string>{} : it->second;
+}
+
+// ClaimsFromFlags: the --claims-json object with every --claim k=v set on
+// it (v is JSON when it parses as JSON, else a string), as JSON text; ""
+// when neither flag is given. Messages name the flag, never the value.
+absl::StatusOr<std::string> ClaimsFromFlags(const Invocation& inv) {
+  if (!inv.Has("claims-json") && !inv.Has("claim")) return std::string();
+  nlohmann::json claims = nlohmann::json::object();
+  if (inv.Has("claims-json")) {
+    claims = nlohmann::json::parse(inv.Flag("claims-json"), nullptr, /*allow_exceptions=*/false);
+    if (!claims.is_object()) return Usage("--claims-json must be a JSON object");
+  }
+  for (const std::string& claim : Values(inv, "claim")) {
+    const size_t eq = claim.find('=');
+    if (eq == std::string::npos || eq == 0) return Usage("--claim takes NAME=VALUE");
+    const std::string value = claim.substr(eq + 1);
+    nlohmann::json parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    claims[claim.substr(0, eq)] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+  }
+  return claims.dump();
+}
+
+// MetadataFromFlags: every --metadata k=v (a later k wins).
+absl::StatusOr<client::SessionMetadata> MetadataFromFlags(const Invocation& inv) {
+  client::SessionMetadata metadata;
+  for (const std::string& entry : Values(inv, "metadata")) {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) return Usage("--metadata takes KEY=VALUE");
+    metadata[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return metadata;
+}
+
+// AuthTimeFromFlag: "now", an RFC 3339 time, or (when `allow_none`) "none"
+// for no auth_time.
+absl::StatusOr<std::optional<absl::Time>> AuthTimeFromFlag(const std::string& value, absl::Time now,
+                                                           bool allow_none) {
+  if (value == "now") return now;
+  if (allow_none && value == "none") return std::nullopt;
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, value, &t, &error)) {
+    return Usage(absl::StrCat("--auth-time must be now", allow_none ? ", none" : "",
+                              " or an RFC 3339 time"));
+  }
+  return t;
+}
+
+// The fields update-session can set, by their --clear name.
+const std::set<std::string>& UpdatableFields() {
+  static const auto* const fields =
+      new std::set<std::string>{"roles", "claims", "scopes", "auth_time", "amr", "acr", "metadata"};
+  return *fields;
+}
+
+// UpdateFromFlags builds the UpdateSessionRequest: every field whose flag is
+// given is engaged (so named in update_mask); --clear FIELD engages it empty.
+absl::StatusOr<client::UpdateSessionRequest> UpdateFromFlags(const Invocation& inv,
+                                                             absl::Time now) {
+  client::UpdateSessionRequest request{.session_id = inv.args.empty() ? "" : inv.args[0]};
+  std::set<std::string> cleared;
+  for (const std::string& field : Values(inv, "clear")) {
+    if (UpdatableFields().count(field) == 0) {
+      return Usage(
+          absl::StrCat("--clear takes one of roles, claims, scopes, auth_time, amr, "
+                       "acr, metadata; got ",
+                       field));
+    }
+    cleared.insert(field);
+  }
+  auto set_or_clear = [&](const std::string& field, bool given) -> absl::Status {
+    if (given && cleared.count(field) > 0) {
+      return Usage(absl::StrCat("--clear ", field, " contradicts a flag that sets it"));
+    }
+    return absl::OkStatus();
+  };
+  const bool claims_given = inv.Has("claims-json") || inv.Has("claim");
+  for (const auto& [field, given] :
+       std::vector<std::pair<std::string, bool>>{{"roles", inv.Has("role")},
+                                                 {"claims", claims_given},
+                                                 {"scopes", inv.Has("scope")},
+                                                 {"auth_time", inv.Has("auth-time")},
+                                                 {"amr", inv.Has("amr")},
+                                                 {"acr", inv.Has("acr")},
+                                                 {"metadata", inv.Has("metadata")}}) {
+    if (absl::Status s = set_or_clear(field, given); !s.ok()) return s;
+  }
+  if (inv.Has("role") || cleared.count("roles")) request.roles = Values(inv, "role");
+  if (claims_given || cleared.count("claims")) {
+    absl::StatusOr<std::string> claims = ClaimsFromFlags(inv);
+    if (!claims.ok()) return claims.status();
+    request.claims_json = *claims;
+  }
+  if (inv.Has("scope") || cleared.count("scopes")) request.scopes = Values(inv, "scope");
+  if (inv.Has("auth-time")) {
+    absl::StatusOr<std::optional<absl::Time>> t =
+        AuthTimeFromFlag(inv.Flag("auth-time"), now, /*allow_none=*/true);
+    if (!t.ok()) return t.status();
+    request.auth_time = *t;
+  } else if (cleared.count("auth_time")) {
+    request.auth_time = std::optional<absl::Time>();
+  }
+  if (inv.Has("amr") || cleared.count("amr")) request.amr = Values(inv, "amr");
+  if (inv.Has("acr") || cleared.count("acr")) request.acr = inv.Flag("acr");
+  if (inv.Has("metadata") || cleared.count("metadata")) {
+    absl::StatusOr<client::SessionMetadata> metadata = MetadataFromFlags(inv);
+    if (!metadata.ok()) return metadata.status();
+    request.metadata = *metadata;
+  }
+  if (!request.roles && !request.claims_json && !request.scopes && !request.auth_time &&
+      !request.amr && !request.acr && !request.metadata) {
+    return Usage("update-session needs at least one field to set or --clear");
+  }
+  return request;
+}
+
+// IssueFromFlags builds the IssueRequest of `issue SUBJECT ...`.
+absl::StatusOr<client::IssueRequest> IssueFromFlags(const Invocation& inv, absl::Time now) {
+  client::IssueRequest request{.subject = inv.args.empty() ? "" : inv.args[0],
+                               .roles = Values(inv, "role"),
+                               .audience = inv.Flag("audience"),
+                               .scopes = Values(inv, "scope"),
+                               .amr = Values(inv, "amr"),
+                               .acr = inv.Flag("acr")};
+  if (inv.Has("user-agent") || inv.Has("ip")) {
+    request.client = client::ClientInfo{inv.Flag("user-agent"), inv.Flag("ip")};
+  }
+  absl::StatusOr<std::string> claims = ClaimsFromFlags(inv);
+  if (!claims.ok()) return claims.status();
+  request.claims_json = *claims;
+  if (inv.Has("auth-time")) {
+    absl::StatusOr<std::optional<absl::Time>> t =
+        AuthTimeFromFlag(inv.Flag("auth-time"), now, /*allow_none=*/false);
+    if (!t.ok()) return t.status();
+    request.auth_time = *t;
+  }
+  absl::StatusOr<client::SessionMetadata> metadata = MetadataFromFlags(inv);
+  if (!metadata.ok()) return metadata.status();
+  request.metadata = *metadata;
+  return request;
+}
+
+// VerifyFromFlags builds the VerifyRequest of `verify` for `token`.
+absl::StatusOr<client::VerifyRequest> VerifyFromFlags(const Invocation& inv,
+                                                      const std::string& token) {
+  client::VerifyRequest request{.access_token = token,
+                                .audience = inv.Flag("audience"),
+                                .required_roles = Values(inv, "require-role"),
+                                .required_scopes = Values(inv, "require-scope"),
+                                .acceptable_acr = Values(inv, "acr")};
+  if (inv.Has("max-auth-age")) {
+    absl::Duration age;
+    if (!absl::ParseDuration(inv.Flag("max-auth-age"), &age) || age < absl::ZeroDuration() ||
+        age == absl::InfiniteDuration()) {
+      return Usage("--max-auth-age must be a duration >= 0 such as 5m or 300s");
+    }
+    request.max_auth_age = age;
+  }
+  return request;
+}
 
 // Writes the one JSON object of a failure (with --json) and the message for
 // people, and returns the exit code.
@@ -91,13 +286,13 @@ int Emit(const Invocation& inv, std::ostream& out, const nlohmann::json& json,
   return kExitOk;
 }
 
-int RunIssue(const Invocation& inv, client::TokenClient& c, std::ostream& out, std::ostream& err) {
-  client::IssueRequest request{
-      .subject = inv.args[0],
-      .roles = inv.flags.count("role") ? inv.flags.at("role") : std::vector<std::string>{},
-      .audience = inv.Flag("audience"),
-      .client = ClientFlags(inv)};
-  client::Result<client::TokenPair> pair = c.Issue(request);
+int RunIssue(const Invocation& inv, client::TokenClient& c, const Dependencies& deps,
+             std::ostream& out, std::ostream& err) {
+  absl::StatusOr<client::IssueRequest> request = IssueFromFlags(inv, deps.now());
+  if (!request.ok()) {
+    return FailLocal(inv, out, err, kExitUsage, "USAGE", std::string(request.status().message()));
+  }
+  client::Result<client::TokenPair> pair = c.Issue(*request);
   if (!pair.ok()) return Fail(inv, out, err, pair.error());
   return Emit(inv, out, ToJson(*pair), ToText(*pair));
 }
@@ -122,12 +317,11 @@ int RunVerify(const Invocation& inv, client::TokenClient& c, std::istream& in, s
     return FailLocal(inv, out, err, kExitUsage, "USAGE",
                      "no access token: give it as the argument or on stdin");
   }
-  client::VerifyRequest request{.access_token = *token,
-                                .audience = inv.Flag("audience"),
-                                .required_roles = inv.flags.count("require-role")
-                                                      ? inv.flags.at("require-role")
-                                                      : std::vector<std::string>{}};
-  client::Result<client::AccessClaims> claims = c.Verify(request);
+  absl::StatusOr<client::VerifyRequest> request = VerifyFromFlags(inv, *token);
+  if (!request.ok()) {
+    return FailLocal(inv, out, err, kExitUsage, "USAGE", std::string(request.status().message()));
+  }
+  client::Result<client::AccessClaims> claims = c.Verify(*request);
   if (!claims.ok()) return Fail(inv, out, err, claims.error());
   nlohmann::json json = ToJson(*claims);
   json["valid"] = true;
@@ -137,10 +331,28 @@ int RunVerify(const Invocation& inv, client::TokenClient& c, std::istream& in, s
 int RunRevokeAll(const Invocation& inv, client::TokenClient& c, std::ostream& out,
                  std::ostream& err) {
   const std::string& subject = inv.args[0];
-  client::Result<int64_t> revoked = c.RevokeAll(subject, inv.Flag("reason"));
+  const std::string except = inv.Flag("except");
+  client::Result<int64_t> revoked =
+      c.RevokeAll({.subject = subject, .reason = inv.Flag("reason"), .except_session_id = except});
   if (!revoked.ok()) return Fail(inv, out, err, revoked.error());
-  return Emit(inv, out, {{"subject", subject}, {"revoked_sessions", *revoked}},
-              absl::StrCat("revoked ", *revoked, " live session(s) of ", subject, "\n"));
+  nlohmann::json json = {{"subject", subject}, {"revoked_sessions", *revoked}};
+  std::string text = absl::StrCat("revoked ", *revoked, " live session(s) of ", subject);
+  if (!except.empty()) {
+    json["except_session_id"] = except;
+    absl::StrAppend(&text, "; kept session ", except);
+  }
+  return Emit(inv, out, json, text + "\n");
+}
+
+int RunUpdateSession(const Invocation& inv, client::TokenClient& c, const Dependencies& deps,
+                     std::ostream& out, std::ostream& err) {
+  absl::StatusOr<client::UpdateSessionRequest> request = UpdateFromFlags(inv, deps.now());
+  if (!request.ok()) {
+    return FailLocal(inv, out, err, kExitUsage, "USAGE", std::string(request.status().message()));
+  }
+  client::Result<client::SessionInfo> session = c.UpdateSession(*request);
+  if (!session.ok()) return Fail(inv, out, err, session.error());
+  return Emit(inv, out, ToJson(*session), ToText(*session));
 }
 
 int RunRevokeSession(const Invocation& inv, client::TokenClient& c, std::ostream& out,
@@ -328,6 +540,26 @@ absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args
     inv.flags[flag] = {env.has_value() && !env->empty() ? *env : fallback};
   };
   default_from_env("jwks-url", "TOKEN_JWKS_URL", kDefaultJwksUrl);
+  // Values that need no server are checked here, so that a mistake is a
+  // usage error before anything is sent (the epoch stands in for "now").
+  if (inv.command == "issue") {
+    if (Values(inv, "acr").size() > 1) return Usage("--acr takes one value in issue");
+    if (absl::StatusOr<client::IssueRequest> r = IssueFromFlags(inv, absl::UnixEpoch()); !r.ok()) {
+      return r.status();
+    }
+  }
+  if (inv.command == "update-session") {
+    if (Values(inv, "acr").size() > 1) return Usage("--acr takes one value in update-session");
+    if (absl::StatusOr<client::UpdateSessionRequest> r = UpdateFromFlags(inv, absl::UnixEpoch());
+        !r.ok()) {
+      return r.status();
+    }
+  }
+  if (inv.command == "verify") {
+    if (absl::StatusOr<client::VerifyRequest> r = VerifyFromFlags(inv, ""); !r.ok()) {
+      return r.status();
+    }
+  }
   if (inv.Has("page-size")) {
     int size = 0;
     if (!absl::SimpleAtoi(inv.Flag("page-size"), &size) || size < 0) {
@@ -344,13 +576,30 @@ usage: tokenctl [--server=HOST:PORT] [--timeout=10s] [--json] COMMAND [ARGS] [FL
 
 commands:
   issue SUBJECT [--role=R]... [--audience=A] [--user-agent=UA] [--ip=IP]
-        start a session for an authenticated user; prints the token pair
+        [--claims-json=OBJECT] [--claim=NAME=VALUE]... [--scope=S]...
+        [--auth-time=now|RFC3339] [--amr=M]... [--acr=A] [--metadata=KEY=VALUE]...
+        start a session for an authenticated user; prints the token pair.
+        --claim sets one custom claim on top of --claims-json: VALUE is JSON
+        when it parses as JSON (5, true, {"beta":true}, "5"), else a string.
+        Custom claims, scopes, auth_time, amr and acr are in every access
+        token of the session; metadata is kept with the session only
   refresh [REFRESH_TOKEN | -] [--user-agent=UA] [--ip=IP]
         rotate a refresh token; prints the new pair
   verify [ACCESS_TOKEN | -] [--audience=A] [--require-role=R]...
-        check an access token online (revocation included); prints its claims
-  revoke-all SUBJECT [--reason=TEXT]
-        revoke every session of SUBJECT ("log out everywhere")
+        [--require-scope=S]... [--max-auth-age=DURATION] [--acr=A]...
+        check an access token online (revocation included); prints its claims.
+        --max-auth-age (e.g. 5m) and --acr (acceptable values) demand a
+        recent or strong enough login (INSUFFICIENT_USER_AUTHENTICATION)
+  update-session SESSION_ID [--role=R]... [--claims-json=OBJECT]
+        [--claim=NAME=VALUE]... [--scope=S]... [--auth-time=now|RFC3339|none]
+        [--amr=M]... [--acr=A] [--metadata=KEY=VALUE]... [--clear=FIELD]...
+        change a live session: only the fields given change (--clear FIELD
+        empties one of roles, claims, scopes, auth_time, amr, acr, metadata);
+        the session's next access token (next refresh) carries the new values.
+        Prints the session
+  revoke-all SUBJECT [--reason=TEXT] [--except=SESSION_ID]
+        revoke every session of SUBJECT ("log out everywhere"); with
+        --except, every session but that one ("log out my other devices")
   revoke-session SESSION_ID [--reason=TEXT]
         revoke one session
   sessions SUBJECT [--page-size=N] [--page-token=T] [--all]
@@ -377,8 +626,9 @@ exit codes:
   0  success
   1  usage error: unknown command or flag, missing or extra argument
   2  the service refused the request: UNAUTHENTICATED (e.g. TOKEN_EXPIRED,
-     TOKEN_REVOKED, REFRESH_TOKEN_REUSED), INVALID_ARGUMENT, PERMISSION_DENIED
-     (MISSING_ROLE), NOT_FOUND, FAILED_PRECONDITION
+     TOKEN_REVOKED, REFRESH_TOKEN_REUSED, INSUFFICIENT_USER_AUTHENTICATION),
+     INVALID_ARGUMENT (e.g. INVALID_CLAIMS), PERMISSION_DENIED (MISSING_ROLE,
+     MISSING_SCOPE), NOT_FOUND (SESSION_NOT_FOUND), FAILED_PRECONDITION
   3  the service is unavailable or too slow: UNAVAILABLE, DEADLINE_EXCEEDED,
      RESOURCE_EXHAUSTED, or the JWKS URL cannot be fetched; retry later
   4  anything else: INTERNAL, an unexpected response, a local I/O error
@@ -427,7 +677,8 @@ int Run(const Invocation& inv, const Dependencies& deps, std::istream& in, std::
   if (inv.command == "jwks") return RunJwks(inv, deps, out, err);
 
   client::TokenClientPtr c = deps.connect(inv.server, inv.timeout);
-  if (inv.command == "issue") return RunIssue(inv, *c, out, err);
+  if (inv.command == "issue") return RunIssue(inv, *c, deps, out, err);
+  if (inv.command == "update-session") return RunUpdateSession(inv, *c, deps, out, err);
   if (inv.command == "refresh") return RunRefresh(inv, *c, in, out, err);
   if (inv.command == "verify") return RunVerify(inv, *c, in, out, err);
   if (inv.command == "revoke-all") return RunRevokeAll(inv, *c, out, err);

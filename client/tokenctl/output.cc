@@ -49,8 +49,31 @@ nlohmann::json ToJson(const client::TokenPair& pair) {
   };
 }
 
+namespace {
+
+// The claims object of a result (the library hands JSON object text).
+nlohmann::json ClaimsObject(const std::string& claims_json) {
+  nlohmann::json claims = nlohmann::json::parse(claims_json, nullptr, /*allow_exceptions=*/false);
+  return claims.is_object() ? claims : nlohmann::json::object();
+}
+
+nlohmann::json OptionalTime(const std::optional<absl::Time>& t) {
+  return t.has_value() ? nlohmann::json(Rfc3339(*t)) : nlohmann::json(nullptr);
+}
+
+std::string OptionalTimeText(const std::optional<absl::Time>& t) {
+  return t.has_value() ? Rfc3339(*t) : "-";
+}
+
+}  // namespace
+
 nlohmann::json ToJson(const client::AccessClaims& claims) {
   return {
+      {"claims", ClaimsObject(claims.claims_json)},
+      {"scopes", claims.scopes},
+      {"auth_time", OptionalTime(claims.auth_time)},
+      {"amr", claims.amr},
+      {"acr", claims.acr},
       {"subject", claims.subject},
       {"session_id", claims.session_id},
       {"roles", claims.roles},
@@ -71,9 +94,14 @@ nlohmann::json ToJson(const client::SessionInfo& s) {
       {"last_used_at", Rfc3339(s.last_used_at)},
       {"expires_at", Rfc3339(s.expires_at)},
       {"absolute_expires_at", Rfc3339(s.absolute_expires_at)},
-      {"revoked_at",
-       s.revoked_at.has_value() ? nlohmann::json(Rfc3339(*s.revoked_at)) : nlohmann::json(nullptr)},
+      {"revoked_at", OptionalTime(s.revoked_at)},
       {"revoke_reason", s.revoke_reason},
+      {"claims", ClaimsObject(s.claims_json)},
+      {"scopes", s.scopes},
+      {"auth_time", OptionalTime(s.auth_time)},
+      {"amr", s.amr},
+      {"acr", s.acr},
+      {"metadata", s.metadata},
   };
 }
 
@@ -110,9 +138,37 @@ std::string ToText(const client::AccessClaims& claims) {
       "audience:   %s\n"
       "issued_at:  %s\n"
       "expires_at: %s\n"
-      "token_id:   %s\n",
+      "token_id:   %s\n"
+      "scopes:     %s\n"
+      "auth_time:  %s\n"
+      "amr:        %s\n"
+      "acr:        %s\n"
+      "claims:     %s\n",
       claims.subject, claims.session_id, absl::StrJoin(claims.roles, ","), claims.audience,
-      Rfc3339(claims.issued_at), Rfc3339(claims.expires_at), claims.token_id);
+      Rfc3339(claims.issued_at), Rfc3339(claims.expires_at), claims.token_id,
+      absl::StrJoin(claims.scopes, " "), OptionalTimeText(claims.auth_time),
+      absl::StrJoin(claims.amr, ","), claims.acr, DumpJson(ClaimsObject(claims.claims_json)));
+}
+
+std::string ToText(const client::SessionInfo& s) {
+  std::string metadata;
+  for (const auto& [key, value] : s.metadata) {
+    absl::StrAppend(&metadata, metadata.empty() ? "" : " ", key, "=", value);
+  }
+  return absl::StrFormat(
+      "session_id:  %s\n"
+      "subject:     %s\n"
+      "roles:       %s\n"
+      "scopes:      %s\n"
+      "auth_time:   %s\n"
+      "amr:         %s\n"
+      "acr:         %s\n"
+      "claims:      %s\n"
+      "metadata:    %s\n"
+      "expires_at:  %s\n",
+      s.session_id, s.subject, absl::StrJoin(s.roles, ","), absl::StrJoin(s.scopes, " "),
+      OptionalTimeText(s.auth_time), absl::StrJoin(s.amr, ","), s.acr,
+      DumpJson(ClaimsObject(s.claims_json)), metadata, Rfc3339(s.expires_at));
 }
 
 std::string SessionsTable(const std::vector<client::SessionInfo>& sessions, absl::Time now) {

@@ -33,7 +33,8 @@ ExitCode ExitCodeFor(grpc::StatusCode code);
 // Rfc3339 renders `t` as RFC 3339 in UTC with a "Z" ("2025-01-02T03:04:05Z").
 std::string Rfc3339(absl::Time t);
 
-// JSON forms. Field names follow the .proto.
+// JSON forms. Field names follow the .proto; `claims` is the claims object
+// itself, auth_time an RFC 3339 string or null.
 nlohmann::json ToJson(const client::TokenPair& pair);
 nlohmann::json ToJson(const client::AccessClaims& claims);
 nlohmann::json ToJson(const client::SessionInfo& session);
@@ -45,6 +46,8 @@ nlohmann::json ErrorJson(const std::string& code, const std::string& message);
 // Text forms, one "name: value" per line, ending in a newline.
 std::string ToText(const client::TokenPair& pair);
 std::string ToText(const client::AccessClaims& claims);
+// ToText(SessionInfo): one session with its context and metadata (update-session).
+std::string ToText(const client::SessionInfo& session);
 // SessionsTable: one line per session with its state as of `now`.
 std::string SessionsTable(const std::vector<client::SessionInfo>& sessions, absl::Time now);
 

@@ -1,12 +1,13 @@
 // Clients end to end against the real token-server and PostgreSQL: the C++
-// library (typed results, reasons, single-flight, retries), tokenctl's exit
-// codes and --json output, and token-bench completing short runs of every
-// mode without errors. Never asserts speed.
+// library (typed results, reasons, single-flight, retries, custom claims and
+// step-up context), tokenctl's exit codes and --json output, and token-bench completing short runs
+// of every mode without errors. Never asserts speed.
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "client/cpp/token_client.h"
@@ -44,6 +45,12 @@ class ClientE2eTest : public ::testing::Test {
 
   static client::TokenClientPtr Client() {
     return client::TokenClient::Connect(server_->grpc_address());
+  }
+  // A client over the harness's recording channel: every token it receives
+  // (custom claims included) is checked against the server logs afterwards
+  // (tests/secrets).
+  static client::TokenClientPtr RecordedClient() {
+    return std::make_unique<client::TokenClient>(client::MakeGrpcTransport(server_->channel()));
   }
 
   static TokenServerProcess* server_;
@@ -83,6 +90,10 @@ class GatedTransport final : public client::TokenTransport {
   grpc::Status ListSessions(absl::Time d, const v1::ListSessionsRequest& r,
                             v1::ListSessionsResponse* o) override {
     return real_->ListSessions(d, r, o);
+  }
+  grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
+                             v1::UpdateSessionResponse* o) override {
+    return real_->UpdateSession(d, r, o);
   }
 
  private:
@@ -177,6 +188,219 @@ TEST_F(ClientE2eTest, SingleFlightRefreshAgainstRealServer) {
     EXPECT_EQ((*r)->refresh_token, (*results[0])->refresh_token);
   }
   EXPECT_TRUE(c.Refresh({.refresh_token = (*results[0])->refresh_token}).ok());
+}
+
+// The payload of a compact JWS, parsed (the test reads what the token
+// itself carries, not what VerifyAccess reports).
+nlohmann::json JwtPayload(const std::string& token) {
+  const size_t first = token.find('.');
+  const size_t second = token.find('.', first + 1);
+  std::string payload;
+  if (first == std::string::npos || second == std::string::npos ||
+      !absl::WebSafeBase64Unescape(token.substr(first + 1, second - first - 1), &payload)) {
+    return nullptr;
+  }
+  return nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+}
+
+absl::Time WholeSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
+
+// Custom claims, scopes and step-up context through the library: in the
+// token at top level, reported by VerifyAccess and ListSessions, enforced by
+// required_scopes / max_auth_age / acceptable_acr; UpdateSession records a
+// re-authentication that the next refreshed token carries, over a chain of
+// ten rotations.
+TEST_F(ClientE2eTest, LibraryStepUpLifecycle) {
+  auto c = RecordedClient();
+  const absl::Time logged_in = WholeSeconds(absl::Now() - absl::Minutes(10));
+  client::Result<client::TokenPair> pair = c->Issue({
+      .subject = "lib-step-up",
+      .roles = {"customer"},
+      .claims_json = R"({"tenant": "acme", "n": 5, "flags": {"beta": true}})",
+      .scopes = {"read", "pay"},
+      .auth_time = logged_in + absl::Milliseconds(700),
+      .amr = {"pwd"},
+      .acr = "urn:acr:1",
+      .metadata = {{"device", "laptop"}},
+  });
+  ASSERT_TRUE(pair.ok()) << pair.error().ToString();
+
+  const nlohmann::json payload = JwtPayload(pair->access_token);
+  ASSERT_TRUE(payload.is_object());
+  EXPECT_EQ(payload["tenant"], "acme");
+  EXPECT_TRUE(payload["n"].is_number_integer()) << payload["n"];
+  EXPECT_EQ(payload["flags"], (nlohmann::json{{"beta", true}}));
+  EXPECT_EQ(payload["scope"], "read pay");
+  EXPECT_EQ(payload["auth_time"], absl::ToUnixSeconds(logged_in));
+  EXPECT_EQ(payload["amr"], nlohmann::json::array({"pwd"}));
+  EXPECT_EQ(payload["acr"], "urn:acr:1");
+  EXPECT_FALSE(payload.contains("device"));  // metadata never reaches a token
+
+  client::Result<client::AccessClaims> claims = c->Verify({.access_token = pair->access_token});
+  ASSERT_TRUE(claims.ok()) << claims.error().ToString();
+  EXPECT_EQ(claims->claims_json, R"({"flags":{"beta":true},"n":5,"tenant":"acme"})");
+  EXPECT_THAT(claims->scopes, ::testing::ElementsAre("read", "pay"));
+  EXPECT_EQ(claims->auth_time, logged_in);
+  EXPECT_THAT(claims->amr, ::testing::ElementsAre("pwd"));
+  EXPECT_EQ(claims->acr, "urn:acr:1");
+
+  client::Result<client::AccessClaims> scope =
+      c->Verify({.access_token = pair->access_token, .required_scopes = {"pay", "admin"}});
+  ASSERT_FALSE(scope.ok());
+  EXPECT_EQ(scope.error().code, grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(scope.error().reason, ErrorReason::MISSING_SCOPE);
+  EXPECT_TRUE(c->Verify({.access_token = pair->access_token, .required_scopes = {"pay"}}).ok());
+
+  // A payment demands a login at most 5 minutes old, with a second factor.
+  const client::VerifyRequest payment{.access_token = pair->access_token,
+                                      .required_scopes = {"pay"},
+                                      .max_auth_age = absl::Minutes(5),
+                                      .acceptable_acr = {"urn:acr:2fa"}};
+  client::Result<client::AccessClaims> stale = c->Verify(payment);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code, grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stale.error().reason, ErrorReason::INSUFFICIENT_USER_AUTHENTICATION);
+  EXPECT_TRUE(c->Verify({.access_token = pair->access_token, .max_auth_age = absl::Hours(1)}).ok());
+  client::Result<client::AccessClaims> weak =
+      c->Verify({.access_token = pair->access_token, .acceptable_acr = {"urn:acr:2fa"}});
+  ASSERT_FALSE(weak.ok());
+  EXPECT_EQ(weak.error().reason, ErrorReason::INSUFFICIENT_USER_AUTHENTICATION);
+
+  client::Result<client::SessionPage> page = c->ListSessions("lib-step-up");
+  ASSERT_TRUE(page.ok()) << page.error().ToString();
+  ASSERT_EQ(page->sessions.size(), 1u);
+  EXPECT_EQ(page->sessions[0].claims_json, claims->claims_json);
+  EXPECT_THAT(page->sessions[0].scopes, ::testing::ElementsAre("read", "pay"));
+  EXPECT_EQ(page->sessions[0].auth_time, logged_in);
+  EXPECT_EQ(page->sessions[0].metadata, (client::SessionMetadata{{"device", "laptop"}}));
+
+  // The user re-authenticates with a second factor; the login service
+  // records it. The token already issued keeps its old context.
+  const absl::Time stepped_up = WholeSeconds(absl::Now());
+  client::Result<client::SessionInfo> updated = c->UpdateSession({
+      .session_id = pair->session_id,
+      .auth_time = std::optional<absl::Time>(stepped_up),
+      .amr = std::vector<std::string>{"pwd", "otp"},
+      .acr = "urn:acr:2fa",
+  });
+  ASSERT_TRUE(updated.ok()) << updated.error().ToString();
+  EXPECT_EQ(updated->session_id, pair->session_id);
+  EXPECT_EQ(updated->auth_time, stepped_up);
+  EXPECT_THAT(updated->amr, ::testing::ElementsAre("pwd", "otp"));
+  EXPECT_EQ(updated->acr, "urn:acr:2fa");
+  EXPECT_EQ(updated->claims_json, claims->claims_json);  // not in the mask: unchanged
+  EXPECT_EQ(updated->metadata, (client::SessionMetadata{{"device", "laptop"}}));
+  EXPECT_FALSE(c->Verify(payment).ok());
+
+  // Ten rotations: every token carries the claims and the new context.
+  std::string refresh = pair->refresh_token;
+  std::string access;
+  for (int i = 0; i < 10; ++i) {
+    client::Result<client::TokenPair> next = c->Refresh({.refresh_token = refresh});
+    ASSERT_TRUE(next.ok()) << i << ": " << next.error().ToString();
+    refresh = next->refresh_token;
+    access = next->access_token;
+    const nlohmann::json p = JwtPayload(access);
+    ASSERT_TRUE(p.is_object());
+    EXPECT_EQ(p["tenant"], "acme") << i;
+    EXPECT_EQ(p["n"], 5) << i;
+    EXPECT_EQ(p["acr"], "urn:acr:2fa") << i;
+  }
+  client::VerifyRequest fresh = payment;
+  fresh.access_token = access;
+  client::Result<client::AccessClaims> paid = c->Verify(fresh);
+  ASSERT_TRUE(paid.ok()) << paid.error().ToString();
+  EXPECT_EQ(paid->auth_time, stepped_up);
+  EXPECT_THAT(paid->amr, ::testing::ElementsAre("pwd", "otp"));
+  EXPECT_EQ(paid->claims_json, R"({"flags":{"beta":true},"n":5,"tenant":"acme"})");
+
+  // Clearing claims and auth_time: the next token has neither.
+  ASSERT_TRUE(c->UpdateSession({.session_id = pair->session_id,
+                                .claims_json = "",
+                                .auth_time = std::optional<absl::Time>()})
+                  .ok());
+  client::Result<client::TokenPair> cleared = c->Refresh({.refresh_token = refresh});
+  ASSERT_TRUE(cleared.ok()) << cleared.error().ToString();
+  client::Result<client::AccessClaims> plain = c->Verify({.access_token = cleared->access_token});
+  ASSERT_TRUE(plain.ok()) << plain.error().ToString();
+  EXPECT_EQ(plain->claims_json, "{}");
+  EXPECT_FALSE(plain->auth_time.has_value());
+  EXPECT_FALSE(JwtPayload(cleared->access_token).contains("tenant"));
+}
+
+// The refusals of the new contract as the library reports them.
+TEST_F(ClientE2eTest, LibraryStepUpRefusals) {
+  auto c = RecordedClient();
+  client::Result<client::TokenPair> reserved =
+      c->Issue({.subject = "lib-step-up-bad", .claims_json = R"({"sub": "mallory"})"});
+  ASSERT_FALSE(reserved.ok());
+  EXPECT_EQ(reserved.error().code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(reserved.error().reason, ErrorReason::INVALID_CLAIMS);
+  EXPECT_THAT(reserved.error().message, HasSubstr("sub"));
+  EXPECT_EQ(reserved.error().attempts, 1);
+
+  client::Result<client::TokenPair> scope =
+      c->Issue({.subject = "lib-step-up-bad", .scopes = {"has space"}});
+  ASSERT_FALSE(scope.ok());
+  EXPECT_EQ(scope.error().reason, ErrorReason::INVALID_CLAIMS);
+
+  client::Result<client::SessionInfo> unknown = c->UpdateSession(
+      {.session_id = "00000000-0000-4000-8000-0000000000ff", .acr = "urn:acr:2fa"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.error().reason, ErrorReason::SESSION_NOT_FOUND);
+
+  client::Result<client::TokenPair> pair = c->Issue({.subject = "lib-step-up-bad"});
+  ASSERT_TRUE(pair.ok()) << pair.error().ToString();
+  ASSERT_TRUE(c->RevokeSession(pair->session_id).ok());
+  client::Result<client::SessionInfo> revoked =
+      c->UpdateSession({.session_id = pair->session_id, .acr = "urn:acr:2fa"});
+  ASSERT_FALSE(revoked.ok());
+  EXPECT_EQ(revoked.error().code, grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(revoked.error().reason, ErrorReason::SESSION_REVOKED);
+
+  // An empty mask cannot be built with the library; on the wire it is refused.
+  client::TokenTransportPtr raw = client::MakeGrpcTransport(server_->channel());
+  v1::UpdateSessionRequest empty_mask;
+  empty_mask.set_session_id(pair->session_id);
+  v1::UpdateSessionResponse response;
+  grpc::Status status = raw->UpdateSession(absl::Now() + absl::Seconds(10), empty_mask, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(client::ErrorReasonOf(status), ErrorReason::INVALID_REQUEST);
+}
+
+// RevokeAll with an exception: "log out my other devices".
+TEST_F(ClientE2eTest, LibraryRevokeAllExceptOneSession) {
+  auto c = RecordedClient();
+  client::Result<client::TokenPair> a = c->Issue({.subject = "lib-other-devices"});
+  client::Result<client::TokenPair> keep = c->Issue({.subject = "lib-other-devices"});
+  client::Result<client::TokenPair> b = c->Issue({.subject = "lib-other-devices"});
+  client::Result<client::TokenPair> foreign = c->Issue({.subject = "lib-someone-else"});
+  ASSERT_TRUE(a.ok() && keep.ok() && b.ok() && foreign.ok());
+
+  client::Result<int64_t> wrong =
+      c->RevokeAll({.subject = "lib-other-devices", .except_session_id = foreign->session_id});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(wrong.error().reason, ErrorReason::INVALID_SESSION_ID);
+  EXPECT_TRUE(c->Verify({.access_token = a->access_token}).ok());  // nothing changed
+
+  client::Result<int64_t> revoked = c->RevokeAll({.subject = "lib-other-devices",
+                                                  .reason = "other devices",
+                                                  .except_session_id = keep->session_id});
+  ASSERT_TRUE(revoked.ok()) << revoked.error().ToString();
+  EXPECT_EQ(*revoked, 2);
+  EXPECT_TRUE(c->Verify({.access_token = keep->access_token}).ok());
+  EXPECT_TRUE(c->Refresh({.refresh_token = keep->refresh_token}).ok());
+  for (const client::Result<client::TokenPair>* gone : {&a, &b}) {
+    client::Result<client::AccessClaims> v = c->Verify({.access_token = (*gone)->access_token});
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().reason, ErrorReason::TOKEN_REVOKED);
+    client::Result<client::TokenPair> r = c->Refresh({.refresh_token = (*gone)->refresh_token});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().reason, ErrorReason::SESSION_REVOKED);
+  }
+  EXPECT_TRUE(c->Verify({.access_token = foreign->access_token}).ok());
 }
 
 // Nothing listening: UNAVAILABLE after exactly max_attempts attempts.
@@ -290,6 +514,76 @@ TEST_F(ClientE2eTest, TokenctlSubcommandsAndExitCodes) {
                               "--timeout=2s", "verify", "x", "--json"});
   EXPECT_EQ(down.exit_code, 3);
   EXPECT_EQ(down.json()["error"]["code"], "UNAVAILABLE");
+}
+
+// tokenctl's step-up flow against the real server: issue with context,
+// verify refused for a stale login, update-session records the
+// re-authentication, the refreshed token passes; revoke-all --except.
+TEST_F(ClientE2eTest, TokenctlStepUpFlow) {
+  const std::string server = "--server=" + server_->grpc_address();
+  const std::string logged_in =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() - absl::Minutes(30), absl::UTCTimeZone());
+  ProcessRun issue = Tokenctl(
+      {server, "issue", "ctl-step-up", "--claims-json", R"({"tenant":"acme"})", "--claim=n=5",
+       R"(--claim=flags={"beta":true})", "--scope=read", "--scope=pay", "--amr=pwd",
+       "--acr=urn:acr:1", "--auth-time=" + logged_in, "--metadata=device=laptop", "--json"});
+  ASSERT_EQ(issue.exit_code, 0) << issue.err;
+  const nlohmann::json pair = issue.json();
+  const std::string session_id = pair["session_id"];
+
+  ProcessRun verify = Tokenctl({server, "verify", pair["access_token"], "--json"});
+  ASSERT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_EQ(verify.json()["claims"],
+            (nlohmann::json{{"tenant", "acme"}, {"n", 5}, {"flags", {{"beta", true}}}}));
+  EXPECT_EQ(verify.json()["scopes"], nlohmann::json::array({"read", "pay"}));
+  EXPECT_EQ(verify.json()["auth_time"], logged_in);
+  EXPECT_EQ(verify.json()["acr"], "urn:acr:1");
+
+  ProcessRun stale = Tokenctl({server, "verify", pair["access_token"], "--require-scope=pay",
+                               "--max-auth-age=5m", "--json"});
+  EXPECT_EQ(stale.exit_code, 2);
+  EXPECT_EQ(stale.json()["error"]["reason"], "INSUFFICIENT_USER_AUTHENTICATION");
+  ProcessRun no_scope =
+      Tokenctl({server, "verify", pair["access_token"], "--require-scope=admin", "--json"});
+  EXPECT_EQ(no_scope.exit_code, 2);
+  EXPECT_EQ(no_scope.json()["error"]["reason"], "MISSING_SCOPE");
+
+  ProcessRun update = Tokenctl({server, "update-session", session_id, "--auth-time=now",
+                                "--amr=pwd", "--amr=otp", "--acr=urn:acr:2fa", "--json"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  EXPECT_EQ(update.json()["acr"], "urn:acr:2fa");
+  EXPECT_EQ(update.json()["metadata"], (nlohmann::json{{"device", "laptop"}}));
+
+  ProcessRun rotated = Tokenctl({server, "refresh", pair["refresh_token"], "--json"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+  ProcessRun paid =
+      Tokenctl({server, "verify", rotated.json()["access_token"], "--require-scope=pay",
+                "--max-auth-age=5m", "--acr=urn:acr:2fa", "--json"});
+  ASSERT_EQ(paid.exit_code, 0) << paid.err;
+  EXPECT_EQ(paid.json()["amr"], nlohmann::json::array({"pwd", "otp"}));
+  EXPECT_EQ(paid.json()["claims"]["n"], 5);
+
+  ProcessRun sessions = Tokenctl({server, "sessions", "ctl-step-up", "--json"});
+  ASSERT_EQ(sessions.exit_code, 0) << sessions.err;
+  EXPECT_EQ(sessions.json()["sessions"][0]["metadata"], (nlohmann::json{{"device", "laptop"}}));
+
+  ProcessRun missing = Tokenctl(
+      {server, "update-session", "00000000-0000-4000-8000-0000000000fe", "--acr=x", "--json"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.json()["error"]["reason"], "SESSION_NOT_FOUND");
+  ProcessRun reserved = Tokenctl({server, "issue", "ctl-step-up", "--claim=iss=me", "--json"});
+  EXPECT_EQ(reserved.exit_code, 2);
+  EXPECT_EQ(reserved.json()["error"]["reason"], "INVALID_CLAIMS");
+
+  ProcessRun other = Tokenctl({server, "issue", "ctl-step-up", "--json"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  ProcessRun except =
+      Tokenctl({server, "revoke-all", "ctl-step-up", "--except=" + session_id, "--json"});
+  ASSERT_EQ(except.exit_code, 0) << except.err;
+  EXPECT_EQ(except.json()["revoked_sessions"], 1);
+  EXPECT_EQ(except.json()["except_session_id"], session_id);
+  EXPECT_EQ(Tokenctl({server, "verify", rotated.json()["access_token"]}).exit_code, 0);
+  EXPECT_EQ(Tokenctl({server, "verify", other.json()["access_token"]}).exit_code, 2);
 }
 
 // tokenctl jwks reads the real endpoint; keygen points at token-server.

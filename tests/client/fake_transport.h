@@ -83,8 +83,14 @@ class FakeTransport final : public TokenTransport {
         return grpc::Status::OK;
       };
 
+  Handler<v1::UpdateSessionRequest, v1::UpdateSessionResponse> on_update =
+      [](absl::Time, const v1::UpdateSessionRequest& r, v1::UpdateSessionResponse* out) {
+        out->mutable_session()->set_session_id(r.session_id());
+        return grpc::Status::OK;
+      };
+
   std::atomic<int> issue_calls{0}, refresh_calls{0}, verify_calls{0}, revoke_all_calls{0},
-      revoke_session_calls{0}, list_calls{0};
+      revoke_session_calls{0}, list_calls{0}, update_calls{0};
 
   grpc::Status IssueTokens(absl::Time d, const v1::IssueTokensRequest& r,
                            v1::IssueTokensResponse* out) override {
@@ -115,6 +121,11 @@ class FakeTransport final : public TokenTransport {
                             v1::ListSessionsResponse* out) override {
     ++list_calls;
     return on_list(d, r, out);
+  }
+  grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
+                             v1::UpdateSessionResponse* out) override {
+    ++update_calls;
+    return on_update(d, r, out);
   }
 };
 

@@ -377,5 +377,328 @@ TEST(TokenClientTest, HeldSuccessorPastTheCallersDeadlineMakesNoCall) {
   EXPECT_EQ(seen[2].at, deadline + absl::Milliseconds(100));
 }
 
+// Custom claims, scopes, step-up context and metadata travel in
+// IssueTokensRequest: the JSON object becomes the Struct member by member.
+TEST(TokenClientTest, IssueSendsClaimsScopesStepUpContextAndMetadata) {
+  Fixture f;
+  v1::IssueTokensRequest sent;
+  f.transport->on_issue = [&, next = f.transport->on_issue](absl::Time d,
+                                                            const v1::IssueTokensRequest& r,
+                                                            v1::IssueTokensResponse* out) {
+    sent = r;
+    return next(d, r, out);
+  };
+  const absl::Time auth_time = absl::FromUnixSeconds(1699999000) + absl::Milliseconds(250);
+  Result<TokenPair> pair = f.client->Issue({
+      .subject = "alice",
+      .claims_json = R"({"tenant": "acme", "n": 5, "flags": {"beta": true}, "tags": ["a", null]})",
+      .scopes = {"read", "write"},
+      .auth_time = auth_time,
+      .amr = {"pwd", "otp"},
+      .acr = "urn:acr:2fa",
+      .metadata = {{"device", "laptop"}, {"login", "password"}},
+  });
+  ASSERT_TRUE(pair.ok()) << pair.error().ToString();
+  ASSERT_TRUE(sent.has_claims());
+  const auto& fields = sent.claims().fields();
+  ASSERT_EQ(fields.size(), 4u);
+  EXPECT_EQ(fields.at("tenant").string_value(), "acme");
+  EXPECT_EQ(fields.at("n").number_value(), 5.0);
+  EXPECT_TRUE(fields.at("flags").struct_value().fields().at("beta").bool_value());
+  ASSERT_EQ(fields.at("tags").list_value().values_size(), 2);
+  EXPECT_EQ(fields.at("tags").list_value().values(0).string_value(), "a");
+  EXPECT_TRUE(fields.at("tags").list_value().values(1).has_null_value());
+  EXPECT_THAT(sent.scopes(), ElementsAre("read", "write"));
+  ASSERT_TRUE(sent.has_auth_time());
+  EXPECT_EQ(sent.auth_time().seconds(), 1699999000);
+  EXPECT_EQ(sent.auth_time().nanos(), 250000000);
+  EXPECT_THAT(sent.amr(), ElementsAre("pwd", "otp"));
+  EXPECT_EQ(sent.acr(), "urn:acr:2fa");
+  ASSERT_EQ(sent.metadata().size(), 2u);
+  EXPECT_EQ(sent.metadata().at("device"), "laptop");
+  EXPECT_EQ(sent.metadata().at("login"), "password");
+}
+
+// Without context nothing optional is set: no claims Struct, no auth_time.
+TEST(TokenClientTest, IssueWithoutContextLeavesTheNewFieldsUnset) {
+  Fixture f;
+  v1::IssueTokensRequest sent;
+  f.transport->on_issue = [&, next = f.transport->on_issue](absl::Time d,
+                                                            const v1::IssueTokensRequest& r,
+                                                            v1::IssueTokensResponse* out) {
+    sent = r;
+    return next(d, r, out);
+  };
+  ASSERT_TRUE(f.client->Issue({.subject = "alice"}).ok());
+  EXPECT_FALSE(sent.has_claims());
+  EXPECT_FALSE(sent.has_auth_time());
+  EXPECT_TRUE(sent.scopes().empty());
+  EXPECT_TRUE(sent.amr().empty());
+  EXPECT_EQ(sent.acr(), "");
+  EXPECT_TRUE(sent.metadata().empty());
+}
+
+// claims_json that is not a JSON object, or holds an integer a double cannot
+// carry exactly, is refused before any RPC: INVALID_ARGUMENT /
+// INVALID_CLAIMS, attempts 0, a message naming the field but not the input.
+TEST(TokenClientTest, BadClaimsJsonIsRefusedWithoutACall) {
+  for (const std::string& bad :
+       {std::string("not json"), std::string(R"({"secret-ish": )"), std::string("[1, 2]"),
+        std::string("5"), std::string(R"("text")"), std::string(R"({"big": 9007199254740993})"),
+        std::string(R"({"deep": {"list": [-9007199254740993]}})")}) {
+    SCOPED_TRACE(bad);
+    Fixture f;
+    Result<TokenPair> pair = f.client->Issue({.subject = "alice", .claims_json = bad});
+    ASSERT_FALSE(pair.ok());
+    EXPECT_EQ(pair.error().code, grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(pair.error().reason, ErrorReason::INVALID_CLAIMS);
+    EXPECT_EQ(pair.error().reason_name, "INVALID_CLAIMS");
+    EXPECT_EQ(pair.error().attempts, 0);
+    EXPECT_THAT(pair.error().message, ::testing::StartsWith("claims_json"));
+    EXPECT_THAT(pair.error().message, ::testing::Not(::testing::HasSubstr("secret-ish")));
+    EXPECT_EQ(f.transport->issue_calls.load(), 0);
+
+    Result<SessionInfo> updated = f.client->UpdateSession({.session_id = "s", .claims_json = bad});
+    ASSERT_FALSE(updated.ok());
+    EXPECT_EQ(updated.error().reason, ErrorReason::INVALID_CLAIMS);
+    EXPECT_EQ(f.transport->update_calls.load(), 0);
+  }
+  // 2^53 itself is exact and goes through.
+  Fixture f;
+  ASSERT_TRUE(
+      f.client->Issue({.subject = "a", .claims_json = R"({"max": 9007199254740992})"}).ok());
+}
+
+// VerifyAccess carries the step-up requirements; its answer's context is
+// typed, with claims as sorted compact JSON and integral numbers as integers.
+TEST(TokenClientTest, VerifySendsRequirementsAndDecodesContext) {
+  Fixture f;
+  v1::VerifyAccessRequest sent;
+  f.transport->on_verify = [&, next = f.transport->on_verify](absl::Time d,
+                                                              const v1::VerifyAccessRequest& r,
+                                                              v1::VerifyAccessResponse* out) {
+    sent = r;
+    grpc::Status status = next(d, r, out);
+    auto& fields = *out->mutable_claims()->mutable_fields();
+    fields["tenant"].set_string_value("acme");
+    fields["n"].set_number_value(5);
+    fields["ratio"].set_number_value(0.5);
+    (*fields["flags"].mutable_struct_value()->mutable_fields())["beta"].set_bool_value(true);
+    out->add_scopes("read");
+    out->add_scopes("pay");
+    out->mutable_auth_time()->set_seconds(1699999900);
+    out->add_amr("pwd");
+    out->add_amr("hwk");
+    out->set_acr("urn:acr:2fa");
+    return status;
+  };
+  Result<AccessClaims> claims = f.client->Verify({
+      .access_token = "t",
+      .required_scopes = {"pay"},
+      .max_auth_age = absl::Minutes(5) + absl::Milliseconds(500),
+      .acceptable_acr = {"urn:acr:2fa", "urn:acr:hwk"},
+  });
+  ASSERT_TRUE(claims.ok()) << claims.error().ToString();
+  EXPECT_THAT(sent.required_scopes(), ElementsAre("pay"));
+  ASSERT_TRUE(sent.has_max_auth_age());
+  EXPECT_EQ(sent.max_auth_age().seconds(), 300);
+  EXPECT_EQ(sent.max_auth_age().nanos(), 500000000);
+  EXPECT_THAT(sent.acceptable_acr(), ElementsAre("urn:acr:2fa", "urn:acr:hwk"));
+
+  EXPECT_EQ(claims->claims_json, R"({"flags":{"beta":true},"n":5,"ratio":0.5,"tenant":"acme"})");
+  EXPECT_THAT(claims->scopes, ElementsAre("read", "pay"));
+  EXPECT_EQ(claims->auth_time, absl::FromUnixSeconds(1699999900));
+  EXPECT_THAT(claims->amr, ElementsAre("pwd", "hwk"));
+  EXPECT_EQ(claims->acr, "urn:acr:2fa");
+}
+
+// A token without context: no max_auth_age sent, claims "{}", no auth_time.
+TEST(TokenClientTest, VerifyWithoutContextDecodesEmpty) {
+  Fixture f;
+  v1::VerifyAccessRequest sent;
+  f.transport->on_verify = [&, next = f.transport->on_verify](absl::Time d,
+                                                              const v1::VerifyAccessRequest& r,
+                                                              v1::VerifyAccessResponse* out) {
+    sent = r;
+    return next(d, r, out);
+  };
+  Result<AccessClaims> claims = f.client->Verify({.access_token = "t"});
+  ASSERT_TRUE(claims.ok());
+  EXPECT_FALSE(sent.has_max_auth_age());
+  EXPECT_EQ(claims->claims_json, "{}");
+  EXPECT_FALSE(claims->auth_time.has_value());
+  EXPECT_TRUE(claims->scopes.empty());
+  EXPECT_EQ(claims->acr, "");
+}
+
+// The step-up refusals keep their reason enums.
+TEST(TokenClientTest, StepUpRefusalsCarryTheirReasons) {
+  Fixture f;
+  f.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest& r,
+                              v1::VerifyAccessResponse*) {
+    if (!r.required_scopes().empty()) {
+      return ErrorStatus(grpc::StatusCode::PERMISSION_DENIED, "MISSING_SCOPE");
+    }
+    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "INSUFFICIENT_USER_AUTHENTICATION");
+  };
+  Result<AccessClaims> scope = f.client->Verify({.access_token = "t", .required_scopes = {"pay"}});
+  ASSERT_FALSE(scope.ok());
+  EXPECT_EQ(scope.error().reason, ErrorReason::MISSING_SCOPE);
+  Result<AccessClaims> age =
+      f.client->Verify({.access_token = "t", .max_auth_age = absl::Minutes(5)});
+  ASSERT_FALSE(age.ok());
+  EXPECT_EQ(age.error().reason, ErrorReason::INSUFFICIENT_USER_AUTHENTICATION);
+  EXPECT_EQ(age.error().attempts, 1);
+  f.transport->on_update = [](absl::Time, const v1::UpdateSessionRequest&,
+                              v1::UpdateSessionResponse*) {
+    return ErrorStatus(grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND");
+  };
+  Result<SessionInfo> missing = f.client->UpdateSession({.session_id = "s", .acr = "x"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().reason, ErrorReason::SESSION_NOT_FOUND);
+  EXPECT_EQ(f.transport->update_calls.load(), 1);
+}
+
+// ListSessions decodes each session's context and metadata.
+TEST(TokenClientTest, ListSessionsDecodesContextAndMetadata) {
+  Fixture f;
+  f.transport->on_list = [](absl::Time, const v1::ListSessionsRequest&,
+                            v1::ListSessionsResponse* out) {
+    v1::Session* s = out->add_sessions();
+    s->set_session_id("with");
+    (*s->mutable_claims()->mutable_fields())["tenant"].set_string_value("acme");
+    s->add_scopes("read");
+    s->mutable_auth_time()->set_seconds(1699999000);
+    s->add_amr("pwd");
+    s->set_acr("1");
+    (*s->mutable_metadata())["device"] = "phone";
+    out->add_sessions()->set_session_id("without");
+    return grpc::Status::OK;
+  };
+  Result<SessionPage> page = f.client->ListSessions("alice");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->sessions.size(), 2u);
+  const SessionInfo& with = page->sessions[0];
+  EXPECT_EQ(with.claims_json, R"({"tenant":"acme"})");
+  EXPECT_THAT(with.scopes, ElementsAre("read"));
+  EXPECT_EQ(with.auth_time, absl::FromUnixSeconds(1699999000));
+  EXPECT_THAT(with.amr, ElementsAre("pwd"));
+  EXPECT_EQ(with.acr, "1");
+  EXPECT_EQ(with.metadata, (SessionMetadata{{"device", "phone"}}));
+  const SessionInfo& without = page->sessions[1];
+  EXPECT_EQ(without.claims_json, "{}");
+  EXPECT_FALSE(without.auth_time.has_value());
+  EXPECT_TRUE(without.metadata.empty());
+}
+
+// update_mask names exactly the engaged fields; engaged empty values are
+// sent as cleared fields; the response session is typed.
+TEST(TokenClientTest, UpdateSessionMaskNamesExactlyTheEngagedFields) {
+  Fixture f;
+  std::vector<v1::UpdateSessionRequest> sent;
+  f.transport->on_update = [&](absl::Time, const v1::UpdateSessionRequest& r,
+                               v1::UpdateSessionResponse* out) {
+    sent.push_back(r);
+    out->mutable_session()->set_session_id(r.session_id());
+    out->mutable_session()->mutable_auth_time()->set_seconds(1700000000);
+    out->mutable_session()->add_amr("pwd");
+    return grpc::Status::OK;
+  };
+  Result<SessionInfo> all = f.client->UpdateSession({
+      .session_id = "sid-1",
+      .roles = std::vector<std::string>{"admin"},
+      .claims_json = R"({"tenant": "acme"})",
+      .scopes = std::vector<std::string>{"pay"},
+      .auth_time = std::optional<absl::Time>(absl::FromUnixSeconds(1700000000)),
+      .amr = std::vector<std::string>{"pwd", "otp"},
+      .acr = "urn:acr:2fa",
+      .metadata = SessionMetadata{{"device", "laptop"}},
+  });
+  ASSERT_TRUE(all.ok()) << all.error().ToString();
+  EXPECT_EQ(all->session_id, "sid-1");
+  EXPECT_EQ(all->auth_time, absl::FromUnixSeconds(1700000000));
+  EXPECT_THAT(all->amr, ElementsAre("pwd"));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].session_id(), "sid-1");
+  EXPECT_THAT(sent[0].update_mask().paths(),
+              ElementsAre("roles", "claims", "scopes", "auth_time", "amr", "acr", "metadata"));
+  EXPECT_THAT(sent[0].roles(), ElementsAre("admin"));
+  EXPECT_EQ(sent[0].claims().fields().at("tenant").string_value(), "acme");
+  EXPECT_THAT(sent[0].scopes(), ElementsAre("pay"));
+  EXPECT_EQ(sent[0].auth_time().seconds(), 1700000000);
+  EXPECT_THAT(sent[0].amr(), ElementsAre("pwd", "otp"));
+  EXPECT_EQ(sent[0].acr(), "urn:acr:2fa");
+  EXPECT_EQ(sent[0].metadata().at("device"), "laptop");
+
+  // Only what is engaged; clearing is engaged-and-empty.
+  ASSERT_TRUE(f.client
+                  ->UpdateSession({.session_id = "sid-1",
+                                   .claims_json = "",
+                                   .auth_time = std::optional<absl::Time>(),
+                                   .acr = ""})
+                  .ok());
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_THAT(sent[1].update_mask().paths(), ElementsAre("claims", "auth_time", "acr"));
+  EXPECT_FALSE(sent[1].has_claims());
+  EXPECT_FALSE(sent[1].has_auth_time());
+  EXPECT_TRUE(sent[1].roles().empty());
+
+  ASSERT_TRUE(f.client->UpdateSession({.session_id = "sid-1", .metadata = SessionMetadata{}}).ok());
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_THAT(sent[2].update_mask().paths(), ElementsAre("metadata"));
+  EXPECT_TRUE(sent[2].metadata().empty());
+}
+
+// An update with no engaged field is refused in the client: no RPC.
+TEST(TokenClientTest, UpdateSessionWithNothingToUpdateMakesNoCall) {
+  Fixture f;
+  Result<SessionInfo> none = f.client->UpdateSession({.session_id = "sid-1"});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(none.error().reason, ErrorReason::INVALID_REQUEST);
+  EXPECT_EQ(none.error().attempts, 0);
+  EXPECT_EQ(f.transport->update_calls.load(), 0);
+}
+
+// UpdateSession sets values, so UNAVAILABLE is retried like the other calls.
+TEST(TokenClientTest, UpdateSessionRetriesUnavailable) {
+  Fixture f(RetryPolicy{.max_attempts = 3, .initial_backoff = absl::Milliseconds(10)});
+  int calls = 0;
+  f.transport->on_update = [&](absl::Time, const v1::UpdateSessionRequest& r,
+                               v1::UpdateSessionResponse* out) {
+    if (++calls == 1) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset");
+    out->mutable_session()->set_session_id(r.session_id());
+    out->mutable_session()->set_acr(r.acr());
+    return grpc::Status::OK;
+  };
+  Result<SessionInfo> updated = f.client->UpdateSession({.session_id = "sid-1", .acr = "2"});
+  ASSERT_TRUE(updated.ok()) << updated.error().ToString();
+  EXPECT_EQ(updated->acr, "2");
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(f.clock.sleeps().size(), 1u);
+}
+
+// RevokeAll's except_session_id reaches the wire; the old form sends none.
+TEST(TokenClientTest, RevokeAllCarriesTheException) {
+  Fixture f;
+  std::vector<v1::RevokeAllRequest> sent;
+  f.transport->on_revoke_all = [&](absl::Time, const v1::RevokeAllRequest& r,
+                                   v1::RevokeAllResponse* out) {
+    sent.push_back(r);
+    out->set_revoked_sessions(2);
+    return grpc::Status::OK;
+  };
+  Result<int64_t> revoked = f.client->RevokeAll(
+      {.subject = "alice", .reason = "other devices", .except_session_id = "keep-me"});
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(*revoked, 2);
+  ASSERT_TRUE(f.client->RevokeAll("alice").ok());
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].subject(), "alice");
+  EXPECT_EQ(sent[0].reason(), "other devices");
+  EXPECT_EQ(sent[0].except_session_id(), "keep-me");
+  EXPECT_EQ(sent[1].except_session_id(), "");
+}
+
 }  // namespace
 }  // namespace token::client

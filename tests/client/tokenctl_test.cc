@@ -78,6 +78,10 @@ struct Harness {
                                   v1::ListSessionsResponse* o) override {
           return f->ListSessions(d, r, o);
         }
+        grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
+                                   v1::UpdateSessionResponse* o) override {
+          return f->UpdateSession(d, r, o);
+        }
       };
       auto forward = std::make_unique<Forward>();
       forward->f = transport;
@@ -293,6 +297,241 @@ TEST(TokenctlParseTest, KeygenPointsAtTokenServer) {
   absl::StatusOr<Invocation> inv = ParseCommandLine({"keygen", "--key-dir=/tmp/k"}, NoEnv());
   ASSERT_FALSE(inv.ok());
   EXPECT_THAT(std::string(inv.status().message()), HasSubstr("token-server keygen"));
+}
+
+// issue: --claims-json with --claim on top (JSON values when they parse,
+// strings otherwise), scopes, step-up context and metadata reach the request.
+TEST(TokenctlRunTest, IssueSendsClaimsScopesStepUpAndMetadata) {
+  Harness h;
+  v1::IssueTokensRequest sent;
+  h.transport->on_issue = [&, next = h.transport->on_issue](absl::Time d,
+                                                            const v1::IssueTokensRequest& r,
+                                                            v1::IssueTokensResponse* out) {
+    sent = r;
+    return next(d, r, out);
+  };
+  Outcome o = h.Run({"issue",
+                     "alice",
+                     "--claims-json",
+                     R"({"tenant":"acme","n":1})",
+                     "--claim=n=5",
+                     "--claim",
+                     R"(flags={"beta":true})",
+                     "--claim=plan=gold",
+                     "--claim=zip=007",
+                     "--scope=read",
+                     "--scope",
+                     "pay",
+                     "--amr=pwd",
+                     "--amr=otp",
+                     "--acr=urn:acr:2fa",
+                     "--auth-time=2023-11-14T22:00:00Z",
+                     "--metadata=device=laptop",
+                     "--metadata",
+                     "login=pwd=x",
+                     "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto& fields = sent.claims().fields();
+  ASSERT_EQ(fields.size(), 5u);
+  EXPECT_EQ(fields.at("tenant").string_value(), "acme");
+  EXPECT_EQ(fields.at("n").number_value(), 5.0);  // --claim wins over --claims-json
+  EXPECT_TRUE(fields.at("flags").struct_value().fields().at("beta").bool_value());
+  EXPECT_EQ(fields.at("plan").string_value(), "gold");
+  EXPECT_EQ(fields.at("zip").string_value(), "007");  // not JSON: a string
+  EXPECT_THAT(sent.scopes(), ::testing::ElementsAre("read", "pay"));
+  EXPECT_THAT(sent.amr(), ::testing::ElementsAre("pwd", "otp"));
+  EXPECT_EQ(sent.acr(), "urn:acr:2fa");
+  EXPECT_EQ(sent.auth_time().seconds(), 1700000000 - 1700000000 % 3600);
+  EXPECT_EQ(sent.metadata().at("device"), "laptop");
+  EXPECT_EQ(sent.metadata().at("login"), "pwd=x");  // split at the first '='
+
+  // --auth-time=now is the command's clock.
+  ASSERT_EQ(h.Run({"issue", "alice", "--auth-time=now"}).exit_code, 0);
+  EXPECT_EQ(sent.auth_time().seconds(), 1700000500);
+  EXPECT_FALSE(sent.has_claims());
+}
+
+// Bad context flags are usage errors before anything is sent.
+TEST(TokenctlParseTest, BadContextFlagsAreUsageErrors) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"issue", "a", "--claim=novalue"},
+           {"issue", "a", "--claim==5"},
+           {"issue", "a", "--claims-json=[1]"},
+           {"issue", "a", "--claims-json={bad"},
+           {"issue", "a", "--metadata=nokey"},
+           {"issue", "a", "--auth-time=yesterday"},
+           {"issue", "a", "--auth-time=none"},
+           {"issue", "a", "--acr=1", "--acr=2"},
+           {"issue", "a", "--clear=roles"},
+           {"issue", "a", "--except=s"},
+           {"verify", "t", "--max-auth-age=5 minutes"},
+           {"verify", "t", "--max-auth-age=-1s"},
+           {"verify", "t", "--scope=x"},
+           {"update-session", "s"},
+           {"update-session", "s", "--clear=bogus"},
+           {"update-session", "s", "--acr=x", "--clear=acr"},
+           {"update-session", "s", "--auth-time=later"},
+           {"update-session", "s", "--audience=x"},
+           {"revoke-session", "s", "--except=t"},
+       }) {
+    EXPECT_FALSE(ParseCommandLine(args, NoEnv()).ok()) << ::testing::PrintToString(args);
+  }
+}
+
+// verify: scopes, max auth age and acceptable acr reach the request; the
+// token's context is printed (JSON and text).
+TEST(TokenctlRunTest, VerifyStepUpRequirementsAndContextOutput) {
+  Harness h;
+  v1::VerifyAccessRequest sent;
+  h.transport->on_verify = [&, next = h.transport->on_verify](absl::Time d,
+                                                              const v1::VerifyAccessRequest& r,
+                                                              v1::VerifyAccessResponse* out) {
+    sent = r;
+    grpc::Status status = next(d, r, out);
+    (*out->mutable_claims()->mutable_fields())["n"].set_number_value(5);
+    (*out->mutable_claims()->mutable_fields())["tenant"].set_string_value("acme");
+    out->add_scopes("pay");
+    out->mutable_auth_time()->set_seconds(1700000000);
+    out->add_amr("pwd");
+    out->set_acr("urn:acr:2fa");
+    return status;
+  };
+  Outcome o = h.Run({"verify", "t", "--require-scope=pay", "--max-auth-age=5m", "--acr=urn:acr:2fa",
+                     "--acr=urn:acr:hwk", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_THAT(sent.required_scopes(), ::testing::ElementsAre("pay"));
+  EXPECT_EQ(sent.max_auth_age().seconds(), 300);
+  EXPECT_THAT(sent.acceptable_acr(), ::testing::ElementsAre("urn:acr:2fa", "urn:acr:hwk"));
+  const nlohmann::json j = o.json();
+  EXPECT_EQ(j["claims"], (nlohmann::json{{"n", 5}, {"tenant", "acme"}}));
+  EXPECT_TRUE(j["claims"]["n"].is_number_integer());
+  EXPECT_EQ(j["scopes"], nlohmann::json::array({"pay"}));
+  EXPECT_EQ(j["auth_time"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(j["amr"], nlohmann::json::array({"pwd"}));
+  EXPECT_EQ(j["acr"], "urn:acr:2fa");
+
+  Outcome text = h.Run({"verify", "t"});
+  EXPECT_THAT(text.out, HasSubstr(R"(claims:     {"n":5,"tenant":"acme"})"));
+  EXPECT_THAT(text.out, HasSubstr("auth_time:  2023-11-14T22:13:20Z"));
+  EXPECT_FALSE(sent.has_max_auth_age());
+
+  h.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
+                              v1::VerifyAccessResponse*) {
+    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "INSUFFICIENT_USER_AUTHENTICATION");
+  };
+  Outcome stale = h.Run({"verify", "t", "--max-auth-age=5m", "--json"});
+  EXPECT_EQ(stale.exit_code, kExitRefused);
+  EXPECT_EQ(stale.json()["error"]["reason"], "INSUFFICIENT_USER_AUTHENTICATION");
+}
+
+// update-session: the mask is exactly the flags given; --clear empties a
+// field; --auth-time none clears it too; the session is printed.
+TEST(TokenctlRunTest, UpdateSessionMaskIsTheFlagsGiven) {
+  Harness h;
+  std::vector<v1::UpdateSessionRequest> sent;
+  h.transport->on_update = [&](absl::Time, const v1::UpdateSessionRequest& r,
+                               v1::UpdateSessionResponse* out) {
+    sent.push_back(r);
+    v1::Session* s = out->mutable_session();
+    s->set_session_id(r.session_id());
+    *s->mutable_claims() = r.claims();
+    s->set_acr(r.acr());
+    *s->mutable_auth_time() = r.auth_time();
+    (*s->mutable_metadata()) = r.metadata();
+    return grpc::Status::OK;
+  };
+  Outcome o =
+      h.Run({"update-session", "sid-1", "--auth-time=now", "--amr=pwd", "--amr=otp",
+             "--acr=urn:acr:2fa", "--claim=tenant=acme", "--metadata=device=phone", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].session_id(), "sid-1");
+  EXPECT_THAT(sent[0].update_mask().paths(),
+              ::testing::ElementsAre("claims", "auth_time", "amr", "acr", "metadata"));
+  EXPECT_EQ(sent[0].auth_time().seconds(), 1700000500);
+  EXPECT_THAT(sent[0].amr(), ::testing::ElementsAre("pwd", "otp"));
+  const nlohmann::json j = o.json();
+  EXPECT_EQ(j["session_id"], "sid-1");
+  EXPECT_EQ(j["claims"], (nlohmann::json{{"tenant", "acme"}}));
+  EXPECT_EQ(j["acr"], "urn:acr:2fa");
+  EXPECT_EQ(j["auth_time"], "2023-11-14T22:21:40Z");
+  EXPECT_EQ(j["metadata"], (nlohmann::json{{"device", "phone"}}));
+
+  ASSERT_EQ(h.Run({"update-session", "sid-1", "--clear=roles", "--clear", "claims",
+                   "--auth-time=none", "--scope=read"})
+                .exit_code,
+            0);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_THAT(sent[1].update_mask().paths(),
+              ::testing::ElementsAre("roles", "claims", "scopes", "auth_time"));
+  EXPECT_TRUE(sent[1].roles().empty());
+  EXPECT_FALSE(sent[1].has_claims());
+  EXPECT_FALSE(sent[1].has_auth_time());
+  EXPECT_THAT(sent[1].scopes(), ::testing::ElementsAre("read"));
+
+  h.transport->on_update = [](absl::Time, const v1::UpdateSessionRequest&,
+                              v1::UpdateSessionResponse*) {
+    return ErrorStatus(grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND");
+  };
+  Outcome missing = h.Run({"update-session", "sid-2", "--acr=x", "--json"});
+  EXPECT_EQ(missing.exit_code, kExitRefused);
+  EXPECT_EQ(missing.json()["error"]["reason"], "SESSION_NOT_FOUND");
+}
+
+// revoke-all --except sends except_session_id and reports the kept session.
+TEST(TokenctlRunTest, RevokeAllExceptKeepsOneSession) {
+  Harness h;
+  v1::RevokeAllRequest sent;
+  h.transport->on_revoke_all = [&](absl::Time, const v1::RevokeAllRequest& r,
+                                   v1::RevokeAllResponse* out) {
+    sent = r;
+    out->set_revoked_sessions(2);
+    return grpc::Status::OK;
+  };
+  Outcome o = h.Run({"revoke-all", "alice", "--except=keep", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(sent.except_session_id(), "keep");
+  EXPECT_EQ(o.json(),
+            (nlohmann::json{
+                {"subject", "alice"}, {"revoked_sessions", 2}, {"except_session_id", "keep"}}));
+  EXPECT_THAT(h.Run({"revoke-all", "alice", "--except", "keep"}).out,
+              HasSubstr("kept session keep"));
+}
+
+// sessions --json shows each session's context and metadata.
+TEST(TokenctlRunTest, SessionsJsonIncludesContextAndMetadata) {
+  Harness h;
+  h.transport->on_list = [](absl::Time, const v1::ListSessionsRequest&,
+                            v1::ListSessionsResponse* out) {
+    v1::Session* s = out->add_sessions();
+    s->set_session_id("one");
+    (*s->mutable_claims()->mutable_fields())["tenant"].set_string_value("acme");
+    s->add_scopes("read");
+    s->add_amr("pwd");
+    s->set_acr("1");
+    (*s->mutable_metadata())["device"] = "phone";
+    out->add_sessions()->set_session_id("two");
+    return grpc::Status::OK;
+  };
+  const nlohmann::json j = h.Run({"sessions", "alice", "--json"}).json();
+  ASSERT_EQ(j["sessions"].size(), 2u);
+  EXPECT_EQ(j["sessions"][0]["claims"], (nlohmann::json{{"tenant", "acme"}}));
+  EXPECT_EQ(j["sessions"][0]["scopes"], nlohmann::json::array({"read"}));
+  EXPECT_EQ(j["sessions"][0]["metadata"], (nlohmann::json{{"device", "phone"}}));
+  EXPECT_EQ(j["sessions"][0]["auth_time"], nullptr);
+  EXPECT_EQ(j["sessions"][1]["claims"], nlohmann::json::object());
+  EXPECT_EQ(j["sessions"][1]["metadata"], nlohmann::json::object());
+}
+
+// --help documents the new commands and flags.
+TEST(TokenctlRunTest, HelpDocumentsStepUpCommands) {
+  Harness h;
+  const std::string help = h.Run({"--help"}).out;
+  for (const char* text : {"update-session SESSION_ID", "--claims-json", "--claim=NAME=VALUE",
+                           "--max-auth-age", "--require-scope", "--except=SESSION_ID", "--clear",
+                           "INSUFFICIENT_USER_AUTHENTICATION", "MISSING_SCOPE"}) {
+    EXPECT_THAT(help, HasSubstr(text));
+  }
 }
 
 }  // namespace
