@@ -129,7 +129,8 @@ RequestLimits RequestLimitsOf(const ServerConfig& config) {
   return {.max_roles = static_cast<size_t>(config.max_roles),
           .max_role_bytes = static_cast<size_t>(config.max_role_bytes),
           .max_user_agent_bytes = static_cast<size_t>(config.max_user_agent_bytes),
-          .max_access_token_bytes = static_cast<size_t>(config.max_token_bytes)};
+          .max_access_token_bytes = static_cast<size_t>(config.max_token_bytes),
+          .max_claims_bytes = static_cast<size_t>(config.max_claims_bytes)};
 }
 
 // TransportMode names the set-up for logs, and warns about the open ones.

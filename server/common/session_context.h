@@ -18,7 +18,7 @@ namespace token {
 // TokenContext: copied into every access token of the session.
 struct TokenContext {
   // claims: the custom claims as a compact JSON object ("{}" when none), in
-  // the canonical form ValidateClaims produces (keys sorted, integers without
+  // the canonical form CanonicalClaims produces (keys sorted, integers without
   // a fraction). Its members become top-level members of the JWT payload.
   std::string claims = "{}";
   // scopes: the `scope` claim, split; no duplicates, order kept.

@@ -23,10 +23,10 @@ absl::Status CheckStepUp(const VerifyAccessRequest& request, const TokenContext&
                        "token has no auth_time and a maximum authentication age is required");
     }
     if (now - *context.auth_time > *request.max_auth_age) {
-      return MakeError(ErrorReason::INSUFFICIENT_USER_AUTHENTICATION,
-                       absl::StrCat("authentication is older than ",
-                                    absl::FormatDuration(*request.max_auth_age),
-                                    "; the user must authenticate again"));
+      return MakeError(
+          ErrorReason::INSUFFICIENT_USER_AUTHENTICATION,
+          absl::StrCat("authentication is older than ", absl::FormatDuration(*request.max_auth_age),
+                       "; the user must authenticate again"));
     }
   }
   if (!request.acceptable_acr.empty() &&
@@ -52,7 +52,7 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
       NormalizeRoles(request.required_roles, ErrorReason::INVALID_REQUEST, options_.limits);
   if (!required.ok()) return required.status();
   absl::StatusOr<std::vector<std::string>> required_scopes =
-      NormalizeScopes(request.required_scopes, ErrorReason::INVALID_REQUEST);
+      NormalizeScopes(request.required_scopes, ErrorReason::INVALID_REQUEST, "required_scopes");
   if (!required_scopes.ok()) return required_scopes.status();
   if (request.max_auth_age.has_value() && *request.max_auth_age < absl::ZeroDuration()) {
     return MakeError(ErrorReason::INVALID_REQUEST, "max_auth_age must not be negative");
@@ -65,7 +65,10 @@ absl::StatusOr<AccessClaims> AccessVerifier::Verify(const VerifyAccessRequest& r
     if (acr.empty()) {
       return MakeError(ErrorReason::INVALID_REQUEST, "acceptable_acr values must not be empty");
     }
-    if (absl::Status s = ValidateAcr(acr, ErrorReason::INVALID_REQUEST); !s.ok()) return s;
+    if (absl::Status s = ValidateAcr(acr, ErrorReason::INVALID_REQUEST, "acceptable_acr");
+        !s.ok()) {
+      return s;
+    }
   }
 
   VerifyOptions verify;
