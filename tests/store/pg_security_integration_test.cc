@@ -77,6 +77,20 @@ TEST_F(PgSecurityTest, ShadowingOperatorsOnCallerPathAreNotUsed) {
                                   UuidToString(token.session_id), "'::uuid, ", candidates, ", ", us,
                                   ", 10000000, 3600000000, false, '', '', 0)")));
   EXPECT_EQ(row[0].as<std::string>(), "rotated");
+  // The context wrapper (migrations/0004_session_context.sql) too: the
+  // successor rotates through it.
+  const RefreshToken successor = TestChain().Successor(token);
+  const std::string successor_candidates = absl::StrCat(
+      "ARRAY[", "decode('", absl::BytesToHexString(RefreshSecretChain::StoredHash(successor)),
+      "', 'hex'), decode('",
+      absl::BytesToHexString(RefreshSecretChain::StoredHash(TestChain().Successor(successor))),
+      "', 'hex')]");
+  ASSERT_NO_THROW(row = tx.exec1(absl::StrCat(
+                      "SELECT outcome, claims FROM public.token_rotate_session_context('",
+                      UuidToString(token.session_id), "'::uuid, ", successor_candidates, ", ", us,
+                      ", 10000000, 3600000000, false, '', '', 0)")));
+  EXPECT_EQ(row[0].as<std::string>(), "rotated");
+  EXPECT_EQ(row[1].as<std::string>(), "{}");
   EXPECT_NO_THROW(tx.exec1(absl::StrCat("SELECT public.token_ts(", us, ")")));
   tx.exec("SET search_path = public");
   ASSERT_TRUE(pg.Psql("DROP SCHEMA shadow CASCADE").ok());
