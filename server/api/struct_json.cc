@@ -41,8 +41,9 @@ absl::StatusOr<nlohmann::json> ValueToJson(const Value& value, const std::string
     case Value::kNumberValue: {
       const double number = value.number_value();
       if (!std::isfinite(number)) {
-        return MakeError(ErrorReason::INVALID_CLAIMS,
-                         absl::StrCat(path, ": numbers must be finite (JSON has no NaN or infinity)"));
+        return MakeError(
+            ErrorReason::INVALID_CLAIMS,
+            absl::StrCat(path, ": numbers must be finite (JSON has no NaN or infinity)"));
       }
       if (std::trunc(number) == number && std::fabs(number) <= kMaxExactInteger) {
         return nlohmann::json(static_cast<int64_t>(number));

@@ -110,11 +110,11 @@ absl::StatusOr<std::string> SessionService::MintAccess(const SessionRow& session
   }
   // The verifier refuses longer tokens: never hand one out.
   if (access->size() > options_.limits.max_access_token_bytes) {
-    return MakeError(ErrorReason::INVALID_CLAIMS,
-                     absl::StrCat("the access token would be ", access->size(),
-                                  " bytes, over the limit of ",
-                                  options_.limits.max_access_token_bytes,
-                                  " (--max-token-bytes): fewer or shorter roles, claims or scopes"));
+    return MakeError(
+        ErrorReason::INVALID_CLAIMS,
+        absl::StrCat("the access token would be ", access->size(), " bytes, over the limit of ",
+                     options_.limits.max_access_token_bytes,
+                     " (--max-token-bytes): fewer or shorter roles, claims or scopes"));
   }
   *expires_at = claims.expires_at;
   return access;
@@ -346,8 +346,8 @@ absl::StatusOr<int64_t> SessionService::RevokeAll(const std::string& subject,
 }
 
 absl::StatusOr<SessionView> SessionService::UpdateSession(const std::string& session_id,
-                                                         const SessionChanges& changes,
-                                                         absl::Time deadline) const {
+                                                          const SessionChanges& changes,
+                                                          absl::Time deadline) const {
   std::optional<Uuid> id = ParseUuid(session_id);
   if (!id.has_value()) {
     return MakeError(ErrorReason::INVALID_SESSION_ID, "session_id must be a canonical UUID");

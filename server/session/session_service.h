@@ -148,8 +148,8 @@ class SessionService {
   // INVALID_CLAIMS (nothing changed) when the session's access token would
   // outgrow --max-token-bytes.
   absl::StatusOr<SessionView> UpdateSession(const std::string& session_id,
-                                           const SessionChanges& changes,
-                                           absl::Time deadline) const;
+                                            const SessionChanges& changes,
+                                            absl::Time deadline) const;
 
   // RevokeSession revokes one session; false if unknown or already revoked.
   absl::StatusOr<bool> RevokeSession(const std::string& session_id, const std::string& reason,

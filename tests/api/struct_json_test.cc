@@ -23,12 +23,13 @@ TEST(StructJsonTest, IntegralNumbersBecomeIntegers) {
   fields["five"].set_number_value(5);
   fields["neg"].set_number_value(-42);
   fields["half"].set_number_value(0.5);
-  fields["max"].set_number_value(9007199254740992.0);      // 2^53: exact.
-  fields["past"].set_number_value(18014398509481984.0);    // 2^54: not all integers exact.
+  fields["max"].set_number_value(9007199254740992.0);    // 2^53: exact.
+  fields["past"].set_number_value(18014398509481984.0);  // 2^54: not all integers exact.
   absl::StatusOr<nlohmann::json> json = StructToJson(s, "claims");
   ASSERT_TRUE(json.ok()) << json.status();
-  EXPECT_EQ(json->dump(),
-            R"({"five":5,"half":0.5,"max":9007199254740992,"neg":-42,"past":1.8014398509481984e+16})");
+  EXPECT_EQ(
+      json->dump(),
+      R"({"five":5,"half":0.5,"max":9007199254740992,"neg":-42,"past":1.8014398509481984e+16})");
 }
 
 TEST(StructJsonTest, NestedValuesKeepTheirTypes) {

@@ -337,7 +337,8 @@ TEST_F(TokenServiceTest, ContextRoundTripsAndUpdates) {
 
   // Integral numbers are JSON integers in the token itself.
   const std::string& token = issued.tokens().access_token();
-  const std::string payload = token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
+  const std::string payload =
+      token.substr(token.find('.') + 1, token.rfind('.') - token.find('.') - 1);
   std::string json;
   ASSERT_TRUE(absl::WebSafeBase64Unescape(payload, &json));
   EXPECT_NE(json.find(R"("n":5,)"), std::string::npos) << json;

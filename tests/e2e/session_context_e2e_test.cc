@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/token_server_process.h"
 #include "tests/harness/postgres_environment.h"
@@ -93,7 +93,9 @@ TEST(SessionContextE2eTest, ClaimsSurviveTenRotationsAndStepUpChecks) {
     EXPECT_THAT(claims.scopes(), ::testing::ElementsAre("read", "write"));
     EXPECT_THAT(claims.amr(), ::testing::ElementsAre("pwd", "otp"));
     EXPECT_EQ(claims.acr(), "urn:example:loa:2");
-    if (i < 10) ASSERT_TRUE(Refresh(*server, pair.refresh_token(), &pair).ok());
+    if (i < 10) {
+      ASSERT_TRUE(Refresh(*server, pair.refresh_token(), &pair).ok());
+    }
   }
   v1::VerifyAccessRequest fresh_login;
   fresh_login.set_access_token(pair.access_token());

@@ -364,7 +364,8 @@ TEST_F(SessionServiceTest, RefreshReusedTokenRevokesFamily) {
   ASSERT_TRUE(VerifyAccess(first->access_token).ok());
   clock_.Advance(options_.reuse_grace + absl::Microseconds(1));
 
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
+  EXPECT_TRUE(
+      HasReason(Refresh(issued->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
   EXPECT_TRUE(RowRevoked(issued->session_id));
   EXPECT_TRUE(revocations_.IsRevoked(issued->session_id, "alice", clock_.Now()));
   EXPECT_TRUE(HasReason(Refresh(first->refresh_token).status(), ErrorReason::SESSION_REVOKED));
@@ -561,7 +562,8 @@ TEST_F(SessionServiceTest, RefreshGraceZeroImmediateRetryIsReused) {
   ASSERT_TRUE(issued.ok());
   absl::StatusOr<IssuedTokens> first = Refresh(issued->refresh_token);
   ASSERT_TRUE(first.ok());
-  EXPECT_TRUE(HasReason(Refresh(issued->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
+  EXPECT_TRUE(
+      HasReason(Refresh(issued->refresh_token).status(), ErrorReason::REFRESH_TOKEN_REUSED));
   EXPECT_TRUE(RowRevoked(issued->session_id));
 }
 
@@ -1124,9 +1126,6 @@ TEST_F(SessionServiceTest, ForgedRefreshFloodDoesNotRateLimitLiveSessions) {
                         ErrorReason::RATE_LIMITED));
 }
 
-}  // namespace
-}  // namespace token
-
 // ---------------------------------------------------------------------------
 // Token context: custom claims, scopes, step-up context, metadata
 
@@ -1218,10 +1217,14 @@ TEST_F(SessionContextTest, BadContextFailsInvalidClaimsWithoutWriting) {
       {"claims", [](IssueRequest& r) { r.context.claims[std::string(65, 'k')] = 1; }},
       {"claims", [](IssueRequest& r) { r.context.claims["big"] = std::string(5000, 'x'); }},
       {"scope", [](IssueRequest& r) { r.context.scopes = {"has space"}; }},
-      {"auth_time", [this](IssueRequest& r) { r.context.auth_time = clock_.Now() + absl::Hours(1); }},
+      {"auth_time",
+       [this](IssueRequest& r) { r.context.auth_time = clock_.Now() + absl::Hours(1); }},
       {"amr", [](IssueRequest& r) { r.context.amr = {""}; }},
       {"acr", [](IssueRequest& r) { r.context.acr = std::string(129, 'a'); }},
-      {"metadata", [](IssueRequest& r) { r.metadata = {{"", "empty key"}}; }},
+      {"metadata",
+       [](IssueRequest& r) {
+         r.metadata = {{"", "empty key"}};
+       }},
   };
   for (const Case& c : cases) {
     IssueRequest request = ContextRequest();
@@ -1308,8 +1311,8 @@ TEST_F(SessionContextTest, UpdateRefusals) {
   acr.acr = "x";
   EXPECT_TRUE(HasReason(Update(live->session_id, {}).status(), ErrorReason::INVALID_REQUEST));
   EXPECT_TRUE(HasReason(Update("not-a-uuid", acr).status(), ErrorReason::INVALID_SESSION_ID));
-  EXPECT_TRUE(HasReason(Update(UuidToString(NewUuidV4()), acr).status(),
-                        ErrorReason::SESSION_NOT_FOUND));
+  EXPECT_TRUE(
+      HasReason(Update(UuidToString(NewUuidV4()), acr).status(), ErrorReason::SESSION_NOT_FOUND));
   EXPECT_TRUE(HasReason(Update(revoked->session_id, acr).status(), ErrorReason::SESSION_REVOKED));
   SessionChanges bad;
   bad.scopes = std::vector<std::string>{"bad\"scope"};
@@ -1327,7 +1330,8 @@ TEST_F(SessionContextTest, UpdateRefusals) {
   EXPECT_EQ(store_.Find(live->session_id)->row.context, ExpectedContext());
 
   clock_.Advance(options_.refresh_absolute_ttl + absl::Seconds(1));
-  EXPECT_TRUE(HasReason(Update(live->session_id, acr).status(), ErrorReason::REFRESH_TOKEN_EXPIRED));
+  EXPECT_TRUE(
+      HasReason(Update(live->session_id, acr).status(), ErrorReason::REFRESH_TOKEN_EXPIRED));
   EXPECT_EQ(store_.Find(live->session_id)->row.context.acr, "urn:example:loa:2");
 }
 
@@ -1405,20 +1409,20 @@ TEST_F(SessionContextTest, VerifyChecksScopesAndStepUp) {
                         ErrorReason::MISSING_SCOPE));
   // auth_time is 10 minutes (and 250 ms, truncated) old.
   EXPECT_TRUE(VerifyWith({.access_token = token, .max_auth_age = absl::Minutes(11)}).ok());
-  EXPECT_TRUE(HasReason(
-      VerifyWith({.access_token = token, .max_auth_age = absl::Minutes(5)}).status(),
-      ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
+  EXPECT_TRUE(
+      HasReason(VerifyWith({.access_token = token, .max_auth_age = absl::Minutes(5)}).status(),
+                ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
   EXPECT_TRUE(
       VerifyWith({.access_token = token, .acceptable_acr = {"x", "urn:example:loa:2"}}).ok());
   EXPECT_TRUE(HasReason(
       VerifyWith({.access_token = token, .acceptable_acr = {"urn:example:loa:3"}}).status(),
       ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
   // Permission before step-up: a fresh login would not grant the role.
-  EXPECT_TRUE(HasReason(VerifyWith({.access_token = token,
-                                    .required_roles = {"admin"},
-                                    .max_auth_age = absl::Seconds(1)})
-                            .status(),
-                        ErrorReason::MISSING_ROLE));
+  EXPECT_TRUE(HasReason(
+      VerifyWith(
+          {.access_token = token, .required_roles = {"admin"}, .max_auth_age = absl::Seconds(1)})
+          .status(),
+      ErrorReason::MISSING_ROLE));
   // A token without auth_time fails any age requirement.
   absl::StatusOr<IssuedTokens> plain = Issue("alice");
   ASSERT_TRUE(plain.ok());
@@ -1426,12 +1430,15 @@ TEST_F(SessionContextTest, VerifyChecksScopesAndStepUp) {
       VerifyWith({.access_token = plain->access_token, .max_auth_age = absl::Hours(24)}).status(),
       ErrorReason::INSUFFICIENT_USER_AUTHENTICATION));
   // Malformed requirements are the caller's error.
-  EXPECT_TRUE(HasReason(VerifyWith({.access_token = token, .max_auth_age = absl::Seconds(-1)})
-                            .status(),
-                        ErrorReason::INVALID_REQUEST));
-  EXPECT_TRUE(HasReason(
-      VerifyWith({.access_token = token, .required_scopes = {"bad scope"}}).status(),
-      ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(
+      HasReason(VerifyWith({.access_token = token, .max_auth_age = absl::Seconds(-1)}).status(),
+                ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(
+      HasReason(VerifyWith({.access_token = token, .required_scopes = {"bad scope"}}).status(),
+                ErrorReason::INVALID_REQUEST));
   EXPECT_TRUE(HasReason(VerifyWith({.access_token = token, .acceptable_acr = {""}}).status(),
                         ErrorReason::INVALID_REQUEST));
 }
+
+}  // namespace
+}  // namespace token
