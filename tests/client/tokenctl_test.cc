@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/client/fake_transport.h"
+#include "tests/client/forwarding_transport.h"
 
 namespace token::tokenctl {
 namespace {
@@ -52,39 +53,7 @@ struct Harness {
     deps.connect = [this](const std::string& server, absl::Duration timeout) {
       last_server = server;
       // Forwards to the shared fake so the test can inspect it afterwards.
-      struct Forward final : client::TokenTransport {
-        std::shared_ptr<FakeTransport> f;
-        grpc::Status IssueTokens(absl::Time d, const v1::IssueTokensRequest& r,
-                                 v1::IssueTokensResponse* o) override {
-          return f->IssueTokens(d, r, o);
-        }
-        grpc::Status RefreshTokens(absl::Time d, const v1::RefreshTokensRequest& r,
-                                   v1::RefreshTokensResponse* o) override {
-          return f->RefreshTokens(d, r, o);
-        }
-        grpc::Status VerifyAccess(absl::Time d, const v1::VerifyAccessRequest& r,
-                                  v1::VerifyAccessResponse* o) override {
-          return f->VerifyAccess(d, r, o);
-        }
-        grpc::Status RevokeAll(absl::Time d, const v1::RevokeAllRequest& r,
-                               v1::RevokeAllResponse* o) override {
-          return f->RevokeAll(d, r, o);
-        }
-        grpc::Status RevokeSession(absl::Time d, const v1::RevokeSessionRequest& r,
-                                   v1::RevokeSessionResponse* o) override {
-          return f->RevokeSession(d, r, o);
-        }
-        grpc::Status ListSessions(absl::Time d, const v1::ListSessionsRequest& r,
-                                  v1::ListSessionsResponse* o) override {
-          return f->ListSessions(d, r, o);
-        }
-        grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
-                                   v1::UpdateSessionResponse* o) override {
-          return f->UpdateSession(d, r, o);
-        }
-      };
-      auto forward = std::make_unique<Forward>();
-      forward->f = transport;
+      auto forward = std::make_unique<client::testing::ForwardingTransport>(transport);
       client::TokenClientOptions options;
       options.timeout = timeout;
       options.retry.initial_backoff = absl::Milliseconds(1);
