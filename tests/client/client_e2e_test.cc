@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/client/forwarding_transport.h"
 #include "tests/e2e/token_server_process.h"
 #include "tests/harness/poll.h"
 #include "tests/harness/ports.h"
@@ -59,45 +60,18 @@ TokenServerProcess* ClientE2eTest::server_ = nullptr;
 
 // Delegates to the real transport; RefreshTokens first waits for a gate and
 // every call is counted.
-class GatedTransport final : public client::TokenTransport {
+class GatedTransport final : public client::testing::ForwardingTransport {
  public:
-  explicit GatedTransport(client::TokenTransportPtr real) : real_(std::move(real)) {}
+  using ForwardingTransport::ForwardingTransport;
   absl::Notification gate;
   std::atomic<int> refresh_calls{0};
 
-  grpc::Status IssueTokens(absl::Time d, const v1::IssueTokensRequest& r,
-                           v1::IssueTokensResponse* o) override {
-    return real_->IssueTokens(d, r, o);
-  }
   grpc::Status RefreshTokens(absl::Time d, const v1::RefreshTokensRequest& r,
                              v1::RefreshTokensResponse* o) override {
     ++refresh_calls;
     gate.WaitForNotification();
-    return real_->RefreshTokens(d, r, o);
+    return ForwardingTransport::RefreshTokens(d, r, o);
   }
-  grpc::Status VerifyAccess(absl::Time d, const v1::VerifyAccessRequest& r,
-                            v1::VerifyAccessResponse* o) override {
-    return real_->VerifyAccess(d, r, o);
-  }
-  grpc::Status RevokeAll(absl::Time d, const v1::RevokeAllRequest& r,
-                         v1::RevokeAllResponse* o) override {
-    return real_->RevokeAll(d, r, o);
-  }
-  grpc::Status RevokeSession(absl::Time d, const v1::RevokeSessionRequest& r,
-                             v1::RevokeSessionResponse* o) override {
-    return real_->RevokeSession(d, r, o);
-  }
-  grpc::Status ListSessions(absl::Time d, const v1::ListSessionsRequest& r,
-                            v1::ListSessionsResponse* o) override {
-    return real_->ListSessions(d, r, o);
-  }
-  grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
-                             v1::UpdateSessionResponse* o) override {
-    return real_->UpdateSession(d, r, o);
-  }
-
- private:
-  client::TokenTransportPtr real_;
 };
 
 // Issue → verify → refresh → reuse → revoked, with typed results and reasons.

@@ -1,13 +1,14 @@
 // Test doubles for the client library: FakeTransport (scriptable per RPC,
-// counting every call), FakeClock (advances on SleepFor instead of
-// sleeping) and ErrorStatus (a grpc::Status carrying a token.v1 ErrorInfo,
-// as the service sends it).
+// counting every call) with the handler helpers Answer and KeepLastRequest,
+// FakeClock (advances on SleepFor instead of sleeping) and ErrorStatus (a
+// grpc::Status carrying a token.v1 ErrorInfo, as the service sends it).
 #ifndef TOKEN_TESTS_CLIENT_FAKE_TRANSPORT_H_
 #define TOKEN_TESTS_CLIENT_FAKE_TRANSPORT_H_
 
 #include <atomic>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -128,6 +129,24 @@ class FakeTransport final : public TokenTransport {
     return on_update(d, r, out);
   }
 };
+
+// Handlers for FakeTransport's on_* members, so each test writes only what is
+// particular to it.
+
+// Answer(status) returns `status` for every call; it fits any on_* member.
+inline auto Answer(grpc::Status status) {
+  return [status = std::move(status)](absl::Time, const auto&, auto*) { return status; };
+}
+
+// KeepLastRequest makes `handler` copy each request into `*last` before
+// answering it as it did before.
+template <typename Req, typename Resp>
+void KeepLastRequest(FakeTransport::Handler<Req, Resp>& handler, Req* last) {
+  handler = [last, next = std::move(handler)](absl::Time d, const Req& r, Resp* out) {
+    *last = r;
+    return next(d, r, out);
+  };
+}
 
 // FakeClock: Now() is a settable time; SleepFor advances it and records the
 // pause instead of blocking.

@@ -5,6 +5,8 @@
 #include "client/cpp/token_client.h"
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,9 +20,11 @@ namespace token::client {
 namespace {
 
 using ::testing::ElementsAre;
+using ::token::client::testing::Answer;
 using ::token::client::testing::ErrorStatus;
 using ::token::client::testing::FakeClock;
 using ::token::client::testing::FakeTransport;
+using ::token::client::testing::KeepLastRequest;
 using ::token::testing::PollUntil;
 
 constexpr absl::Duration kTimeout = absl::Seconds(2);
@@ -95,10 +99,8 @@ TEST(TokenClientTest, VerifyAndListSessionsReturnTypedResults) {
 // A refusal surfaces code, reason enum and message after exactly one attempt.
 TEST(TokenClientTest, RefusalCarriesReasonEnumAndIsNotRetried) {
   Fixture f;
-  f.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
-                              v1::VerifyAccessResponse*) {
-    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_EXPIRED", "token expired");
-  };
+  f.transport->on_verify =
+      Answer(ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_EXPIRED", "token expired"));
   Result<AccessClaims> claims = f.client->Verify({.access_token = "t"});
   ASSERT_FALSE(claims.ok());
   EXPECT_EQ(claims.error().code, grpc::StatusCode::UNAUTHENTICATED);
@@ -118,10 +120,7 @@ TEST(TokenClientTest, NonUnavailableCodesAreNeverRetried) {
         grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::INTERNAL, grpc::StatusCode::UNKNOWN,
         grpc::StatusCode::ABORTED}) {
     Fixture f;
-    f.transport->on_refresh = [code](absl::Time, const v1::RefreshTokensRequest&,
-                                     v1::RefreshTokensResponse*) {
-      return ErrorStatus(code, "WHATEVER");
-    };
+    f.transport->on_refresh = Answer(ErrorStatus(code, "WHATEVER"));
     Result<TokenPair> r = f.client->Refresh({.refresh_token = "tsr1_x"});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, code);
@@ -159,10 +158,7 @@ TEST(TokenClientTest, UnavailableIsRetriedWithBackoffThenSucceeds) {
 // Always UNAVAILABLE: exactly max_attempts calls, then the last error.
 TEST(TokenClientTest, RetriesStopAtMaxAttempts) {
   Fixture f(RetryPolicy{.max_attempts = 4, .initial_backoff = absl::Milliseconds(1)});
-  f.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
-                              v1::VerifyAccessResponse*) {
-    return ErrorStatus(grpc::StatusCode::UNAVAILABLE, "SERVICE_NOT_READY");
-  };
+  f.transport->on_verify = Answer(ErrorStatus(grpc::StatusCode::UNAVAILABLE, "SERVICE_NOT_READY"));
   Result<AccessClaims> r = f.client->Verify({.access_token = "t"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, grpc::StatusCode::UNAVAILABLE);
@@ -206,29 +202,44 @@ TEST(TokenClientTest, PastDeadlineMakesNoCall) {
   EXPECT_EQ(f.transport->revoke_session_calls.load(), 0);
 }
 
+// Calls Refresh({token}) from `callers` threads at once. The one
+// RefreshTokens RPC is held until every other caller waits on it (checked:
+// exactly one RPC so far), then `answer` answers it. Returns each caller's
+// result.
+std::vector<std::optional<Result<TokenPair>>> RefreshConcurrently(
+    Fixture& f, const std::string& token, int callers,
+    FakeTransport::Handler<v1::RefreshTokensRequest, v1::RefreshTokensResponse> answer) {
+  // Shared with the handler, which outlives this call in the fixture.
+  auto release = std::make_shared<absl::Notification>();
+  f.transport->on_refresh = [release, answer = std::move(answer)](absl::Time d,
+                                                                  const v1::RefreshTokensRequest& r,
+                                                                  v1::RefreshTokensResponse* out) {
+    release->WaitForNotification();
+    return answer(d, r, out);
+  };
+  std::vector<std::optional<Result<TokenPair>>> results(callers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < callers; ++i) {
+    threads.emplace_back([&, i] { results[i] = f.client->Refresh({.refresh_token = token}); });
+  }
+  // Everyone has joined the one call in flight before it is allowed to end.
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return f.client->RefreshWaiters(token) == callers - 1 &&
+               f.transport->refresh_calls.load() > 0;
+      },
+      absl::Seconds(10), absl::Milliseconds(1)));
+  EXPECT_EQ(f.transport->refresh_calls.load(), 1);
+  release->Notify();
+  for (auto& t : threads) t.join();
+  return results;
+}
+
 // 16 concurrent Refresh calls with one token: exactly one RefreshTokens RPC,
 // and every caller receives its successor.
 TEST(TokenClientTest, ConcurrentRefreshesOfOneTokenMakeOneCall) {
   Fixture f;
-  absl::Notification release;
-  f.transport->on_refresh = [&, next = f.transport->on_refresh](absl::Time d,
-                                                                const v1::RefreshTokensRequest& r,
-                                                                v1::RefreshTokensResponse* out) {
-    release.WaitForNotification();
-    return next(d, r, out);
-  };
-  constexpr int kCallers = 16;
-  std::vector<std::optional<Result<TokenPair>>> results(kCallers);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kCallers; ++i) {
-    threads.emplace_back([&, i] { results[i] = f.client->Refresh({.refresh_token = "tsr1_a"}); });
-  }
-  // Everyone has joined the one call in flight before it is allowed to end.
-  ASSERT_TRUE(PollUntil([&] { return f.client->RefreshWaiters("tsr1_a") == kCallers - 1; },
-                        absl::Seconds(10), absl::Milliseconds(1)));
-  EXPECT_EQ(f.transport->refresh_calls.load(), 1);
-  release.Notify();
-  for (auto& t : threads) t.join();
+  const auto results = RefreshConcurrently(f, "tsr1_a", 16, f.transport->on_refresh);
   EXPECT_EQ(f.transport->refresh_calls.load(), 1);
   for (const auto& r : results) {
     ASSERT_TRUE(r.has_value() && r->ok());
@@ -239,22 +250,9 @@ TEST(TokenClientTest, ConcurrentRefreshesOfOneTokenMakeOneCall) {
 // Failures are shared too: one failed RPC, every waiter gets the reason.
 TEST(TokenClientTest, ConcurrentRefreshesShareTheFailure) {
   Fixture f;
-  absl::Notification release;
-  f.transport->on_refresh = [&](absl::Time, const v1::RefreshTokensRequest&,
-                                v1::RefreshTokensResponse*) {
-    release.WaitForNotification();
-    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "REFRESH_TOKEN_REUSED");
-  };
-  constexpr int kCallers = 4;
-  std::vector<std::optional<Result<TokenPair>>> results(kCallers);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kCallers; ++i) {
-    threads.emplace_back([&, i] { results[i] = f.client->Refresh({.refresh_token = "tsr1_b"}); });
-  }
-  ASSERT_TRUE(PollUntil([&] { return f.client->RefreshWaiters("tsr1_b") == kCallers - 1; },
-                        absl::Seconds(10), absl::Milliseconds(1)));
-  release.Notify();
-  for (auto& t : threads) t.join();
+  const auto results = RefreshConcurrently(
+      f, "tsr1_b", 4,
+      Answer(ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "REFRESH_TOKEN_REUSED")));
   EXPECT_EQ(f.transport->refresh_calls.load(), 1);
   for (const auto& r : results) {
     ASSERT_TRUE(r.has_value() && !r->ok());
@@ -382,12 +380,7 @@ TEST(TokenClientTest, HeldSuccessorPastTheCallersDeadlineMakesNoCall) {
 TEST(TokenClientTest, IssueSendsClaimsScopesStepUpContextAndMetadata) {
   Fixture f;
   v1::IssueTokensRequest sent;
-  f.transport->on_issue = [&, next = f.transport->on_issue](absl::Time d,
-                                                            const v1::IssueTokensRequest& r,
-                                                            v1::IssueTokensResponse* out) {
-    sent = r;
-    return next(d, r, out);
-  };
+  KeepLastRequest(f.transport->on_issue, &sent);
   const absl::Time auth_time = absl::FromUnixSeconds(1699999000) + absl::Milliseconds(250);
   Result<TokenPair> pair = f.client->Issue({
       .subject = "alice",
@@ -423,12 +416,7 @@ TEST(TokenClientTest, IssueSendsClaimsScopesStepUpContextAndMetadata) {
 TEST(TokenClientTest, IssueWithoutContextLeavesTheNewFieldsUnset) {
   Fixture f;
   v1::IssueTokensRequest sent;
-  f.transport->on_issue = [&, next = f.transport->on_issue](absl::Time d,
-                                                            const v1::IssueTokensRequest& r,
-                                                            v1::IssueTokensResponse* out) {
-    sent = r;
-    return next(d, r, out);
-  };
+  KeepLastRequest(f.transport->on_issue, &sent);
   ASSERT_TRUE(f.client->Issue({.subject = "alice"}).ok());
   EXPECT_FALSE(sent.has_claims());
   EXPECT_FALSE(sent.has_auth_time());
@@ -474,10 +462,9 @@ TEST(TokenClientTest, BadClaimsJsonIsRefusedWithoutACall) {
 TEST(TokenClientTest, VerifySendsRequirementsAndDecodesContext) {
   Fixture f;
   v1::VerifyAccessRequest sent;
-  f.transport->on_verify = [&, next = f.transport->on_verify](absl::Time d,
-                                                              const v1::VerifyAccessRequest& r,
-                                                              v1::VerifyAccessResponse* out) {
-    sent = r;
+  f.transport->on_verify = [next = f.transport->on_verify](absl::Time d,
+                                                           const v1::VerifyAccessRequest& r,
+                                                           v1::VerifyAccessResponse* out) {
     grpc::Status status = next(d, r, out);
     auto& fields = *out->mutable_claims()->mutable_fields();
     fields["tenant"].set_string_value("acme");
@@ -492,6 +479,7 @@ TEST(TokenClientTest, VerifySendsRequirementsAndDecodesContext) {
     out->set_acr("urn:acr:2fa");
     return status;
   };
+  KeepLastRequest(f.transport->on_verify, &sent);
   Result<AccessClaims> claims = f.client->Verify({
       .access_token = "t",
       .required_scopes = {"pay"},
@@ -516,12 +504,7 @@ TEST(TokenClientTest, VerifySendsRequirementsAndDecodesContext) {
 TEST(TokenClientTest, VerifyWithoutContextDecodesEmpty) {
   Fixture f;
   v1::VerifyAccessRequest sent;
-  f.transport->on_verify = [&, next = f.transport->on_verify](absl::Time d,
-                                                              const v1::VerifyAccessRequest& r,
-                                                              v1::VerifyAccessResponse* out) {
-    sent = r;
-    return next(d, r, out);
-  };
+  KeepLastRequest(f.transport->on_verify, &sent);
   Result<AccessClaims> claims = f.client->Verify({.access_token = "t"});
   ASSERT_TRUE(claims.ok());
   EXPECT_FALSE(sent.has_max_auth_age());
@@ -549,10 +532,7 @@ TEST(TokenClientTest, StepUpRefusalsCarryTheirReasons) {
   ASSERT_FALSE(age.ok());
   EXPECT_EQ(age.error().reason, ErrorReason::INSUFFICIENT_USER_AUTHENTICATION);
   EXPECT_EQ(age.error().attempts, 1);
-  f.transport->on_update = [](absl::Time, const v1::UpdateSessionRequest&,
-                              v1::UpdateSessionResponse*) {
-    return ErrorStatus(grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND");
-  };
+  f.transport->on_update = Answer(ErrorStatus(grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND"));
   Result<SessionInfo> missing = f.client->UpdateSession({.session_id = "s", .acr = "x"});
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().reason, ErrorReason::SESSION_NOT_FOUND);

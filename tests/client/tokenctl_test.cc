@@ -10,14 +10,17 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/client/fake_transport.h"
+#include "tests/client/forwarding_transport.h"
 
 namespace token::tokenctl {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::token::client::testing::Answer;
 using ::token::client::testing::ErrorStatus;
 using ::token::client::testing::FakeTransport;
+using ::token::client::testing::KeepLastRequest;
 
 GetEnv NoEnv() {
   return [](const std::string&) { return std::optional<std::string>(); };
@@ -52,39 +55,7 @@ struct Harness {
     deps.connect = [this](const std::string& server, absl::Duration timeout) {
       last_server = server;
       // Forwards to the shared fake so the test can inspect it afterwards.
-      struct Forward final : client::TokenTransport {
-        std::shared_ptr<FakeTransport> f;
-        grpc::Status IssueTokens(absl::Time d, const v1::IssueTokensRequest& r,
-                                 v1::IssueTokensResponse* o) override {
-          return f->IssueTokens(d, r, o);
-        }
-        grpc::Status RefreshTokens(absl::Time d, const v1::RefreshTokensRequest& r,
-                                   v1::RefreshTokensResponse* o) override {
-          return f->RefreshTokens(d, r, o);
-        }
-        grpc::Status VerifyAccess(absl::Time d, const v1::VerifyAccessRequest& r,
-                                  v1::VerifyAccessResponse* o) override {
-          return f->VerifyAccess(d, r, o);
-        }
-        grpc::Status RevokeAll(absl::Time d, const v1::RevokeAllRequest& r,
-                               v1::RevokeAllResponse* o) override {
-          return f->RevokeAll(d, r, o);
-        }
-        grpc::Status RevokeSession(absl::Time d, const v1::RevokeSessionRequest& r,
-                                   v1::RevokeSessionResponse* o) override {
-          return f->RevokeSession(d, r, o);
-        }
-        grpc::Status ListSessions(absl::Time d, const v1::ListSessionsRequest& r,
-                                  v1::ListSessionsResponse* o) override {
-          return f->ListSessions(d, r, o);
-        }
-        grpc::Status UpdateSession(absl::Time d, const v1::UpdateSessionRequest& r,
-                                   v1::UpdateSessionResponse* o) override {
-          return f->UpdateSession(d, r, o);
-        }
-      };
-      auto forward = std::make_unique<Forward>();
-      forward->f = transport;
+      auto forward = std::make_unique<client::testing::ForwardingTransport>(transport);
       client::TokenClientOptions options;
       options.timeout = timeout;
       options.retry.initial_backoff = absl::Milliseconds(1);
@@ -206,10 +177,8 @@ TEST(TokenctlRunTest, VerifyRefusalExitsTwoWithReason) {
   EXPECT_THAT(ok.out, HasSubstr("subject:    alice"));
   EXPECT_THAT(ok.out, Not(HasSubstr("eyJ.secret.token")));
 
-  h.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
-                              v1::VerifyAccessResponse*) {
-    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_REVOKED", "revoked");
-  };
+  h.transport->on_verify =
+      Answer(ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "TOKEN_REVOKED", "revoked"));
   Outcome refused = h.Run({"verify", "eyJ.secret.token", "--json"});
   EXPECT_EQ(refused.exit_code, kExitRefused);
   const nlohmann::json j = refused.json();
@@ -221,17 +190,14 @@ TEST(TokenctlRunTest, VerifyRefusalExitsTwoWithReason) {
 // UNAVAILABLE (after retries) exits 3; INTERNAL exits 4.
 TEST(TokenctlRunTest, UnavailableExitsThreeOtherExitsFour) {
   Harness h;
-  h.transport->on_revoke_all = [](absl::Time, const v1::RevokeAllRequest&, v1::RevokeAllResponse*) {
-    return ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE");
-  };
+  h.transport->on_revoke_all =
+      Answer(ErrorStatus(grpc::StatusCode::UNAVAILABLE, "DATABASE_UNAVAILABLE"));
   Outcome down = h.Run({"revoke-all", "alice", "--json"});
   EXPECT_EQ(down.exit_code, kExitUnavailable);
   EXPECT_EQ(down.json()["error"]["reason"], "DATABASE_UNAVAILABLE");
   EXPECT_EQ(h.transport->revoke_all_calls.load(), 4);  // Retried within the deadline.
 
-  h.transport->on_revoke_all = [](absl::Time, const v1::RevokeAllRequest&, v1::RevokeAllResponse*) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "boom");
-  };
+  h.transport->on_revoke_all = Answer(grpc::Status(grpc::StatusCode::INTERNAL, "boom"));
   EXPECT_EQ(h.Run({"revoke-all", "alice"}).exit_code, kExitOther);
 }
 
@@ -304,12 +270,7 @@ TEST(TokenctlParseTest, KeygenPointsAtTokenServer) {
 TEST(TokenctlRunTest, IssueSendsClaimsScopesStepUpAndMetadata) {
   Harness h;
   v1::IssueTokensRequest sent;
-  h.transport->on_issue = [&, next = h.transport->on_issue](absl::Time d,
-                                                            const v1::IssueTokensRequest& r,
-                                                            v1::IssueTokensResponse* out) {
-    sent = r;
-    return next(d, r, out);
-  };
+  KeepLastRequest(h.transport->on_issue, &sent);
   Outcome o = h.Run({"issue",
                      "alice",
                      "--claims-json",
@@ -383,10 +344,9 @@ TEST(TokenctlParseTest, BadContextFlagsAreUsageErrors) {
 TEST(TokenctlRunTest, VerifyStepUpRequirementsAndContextOutput) {
   Harness h;
   v1::VerifyAccessRequest sent;
-  h.transport->on_verify = [&, next = h.transport->on_verify](absl::Time d,
-                                                              const v1::VerifyAccessRequest& r,
-                                                              v1::VerifyAccessResponse* out) {
-    sent = r;
+  h.transport->on_verify = [next = h.transport->on_verify](absl::Time d,
+                                                           const v1::VerifyAccessRequest& r,
+                                                           v1::VerifyAccessResponse* out) {
     grpc::Status status = next(d, r, out);
     (*out->mutable_claims()->mutable_fields())["n"].set_number_value(5);
     (*out->mutable_claims()->mutable_fields())["tenant"].set_string_value("acme");
@@ -396,6 +356,7 @@ TEST(TokenctlRunTest, VerifyStepUpRequirementsAndContextOutput) {
     out->set_acr("urn:acr:2fa");
     return status;
   };
+  KeepLastRequest(h.transport->on_verify, &sent);
   Outcome o = h.Run({"verify", "t", "--require-scope=pay", "--max-auth-age=5m", "--acr=urn:acr:2fa",
                      "--acr=urn:acr:hwk", "--json"});
   ASSERT_EQ(o.exit_code, 0) << o.err;
@@ -415,10 +376,8 @@ TEST(TokenctlRunTest, VerifyStepUpRequirementsAndContextOutput) {
   EXPECT_THAT(text.out, HasSubstr("auth_time:  2023-11-14T22:13:20Z"));
   EXPECT_FALSE(sent.has_max_auth_age());
 
-  h.transport->on_verify = [](absl::Time, const v1::VerifyAccessRequest&,
-                              v1::VerifyAccessResponse*) {
-    return ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "INSUFFICIENT_USER_AUTHENTICATION");
-  };
+  h.transport->on_verify =
+      Answer(ErrorStatus(grpc::StatusCode::UNAUTHENTICATED, "INSUFFICIENT_USER_AUTHENTICATION"));
   Outcome stale = h.Run({"verify", "t", "--max-auth-age=5m", "--json"});
   EXPECT_EQ(stale.exit_code, kExitRefused);
   EXPECT_EQ(stale.json()["error"]["reason"], "INSUFFICIENT_USER_AUTHENTICATION");
@@ -469,10 +428,7 @@ TEST(TokenctlRunTest, UpdateSessionMaskIsTheFlagsGiven) {
   EXPECT_FALSE(sent[1].has_auth_time());
   EXPECT_THAT(sent[1].scopes(), ::testing::ElementsAre("read"));
 
-  h.transport->on_update = [](absl::Time, const v1::UpdateSessionRequest&,
-                              v1::UpdateSessionResponse*) {
-    return ErrorStatus(grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND");
-  };
+  h.transport->on_update = Answer(ErrorStatus(grpc::StatusCode::NOT_FOUND, "SESSION_NOT_FOUND"));
   Outcome missing = h.Run({"update-session", "sid-2", "--acr=x", "--json"});
   EXPECT_EQ(missing.exit_code, kExitRefused);
   EXPECT_EQ(missing.json()["error"]["reason"], "SESSION_NOT_FOUND");
