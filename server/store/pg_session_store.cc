@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "server/common/error_reason.h"
@@ -83,10 +84,10 @@ std::string ByteaArrayLiteral(const std::vector<std::string>& values) {
   return out;
 }
 
-// Reads the session columns by name: list_sessions.sql, lock_session.sql and
-// update_session.sql alias them, and token_rotate_session_context's RETURNS
-// TABLE names them the same, so a reordered or added column cannot shift a
-// value into the wrong field.
+// Reads the session columns by name: sql/session_columns.sql aliases them (for
+// list_sessions.sql, lock_session.sql and update_session.sql), and
+// token_rotate_session_context's RETURNS TABLE names them the same, so a
+// reordered or added column cannot shift a value into the wrong field.
 SessionRow ReadSession(const pqxx::row& row) {
   SessionRow s;
   s.session_id = row["session_id"].as<std::string>();
@@ -140,6 +141,12 @@ std::optional<RotateOutcome> ParseOutcome(const std::string& outcome) {
   return std::nullopt;
 }
 
+// WithSessionColumns writes sql/session_columns.sql, the one select-list
+// ReadSession reads, where `statement` names it.
+std::string WithSessionColumns(absl::string_view statement) {
+  return absl::StrReplaceAll(statement, {{"{session_columns}", sql::kSessionColumns}});
+}
+
 }  // namespace
 
 std::shared_ptr<PgSessionStore> PgSessionStore::Create(const std::string& conninfo, int pool_size) {
@@ -152,9 +159,9 @@ std::shared_ptr<PgSessionStore> PgSessionStore::Create(const std::string& connin
       {kRevokeSessionName, std::string(sql::kRevokeSession)},
       {kRevokeSubjectName, std::string(sql::kRevokeSubject)},
       {kRevokeSubjectExceptName, std::string(sql::kRevokeSubjectExcept)},
-      {kLockSessionName, std::string(sql::kLockSession)},
-      {kUpdateSessionName, std::string(sql::kUpdateSession)},
-      {kListSessionsName, std::string(sql::kListSessions)},
+      {kLockSessionName, WithSessionColumns(sql::kLockSession)},
+      {kUpdateSessionName, WithSessionColumns(sql::kUpdateSession)},
+      {kListSessionsName, WithSessionColumns(sql::kListSessions)},
       {kLoadRevocationsName, std::string(sql::kLoadRevocations)},
       {kSweepExpiredName, std::string(sql::kSweepExpired)},
       {kSweepSubjectRevocationsName, std::string(sql::kSweepSubjectRevocations)},

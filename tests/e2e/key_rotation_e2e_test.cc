@@ -28,6 +28,7 @@
 #include "server/keys/jwks.h"
 #include "server/keys/key_directory.h"
 #include "server/keys/key_set.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/e2e/token_server_process.h"
 #include "tests/harness/poll.h"
 #include "tests/harness/postgres_environment.h"
@@ -45,12 +46,6 @@ constexpr char kJwksPath[] = "/.well-known/jwks.json";
 // poll (2 s, checked on a 1 s tick) to notice a new key.
 const std::vector<std::string> kRotationFlags = {"--key-publish-period=12s", "--access-ttl=3s",
                                                  "--clock-skew=0s"};
-
-std::unique_ptr<TokenServerProcess> StartServer(std::vector<std::string> flags = {}) {
-  auto server = TokenServerProcess::Start(PostgresEnvironment::Get().conninfo(), std::move(flags));
-  EXPECT_TRUE(server.ok()) << server.status();
-  return server.ok() ? *std::move(server) : nullptr;
-}
 
 // KidOf returns the kid from a compact JWS header, "" when unreadable.
 std::string KidOf(const std::string& token) {
@@ -113,13 +108,6 @@ std::string RunKeygen(const std::string& dir, std::vector<std::string> extra = {
   }
   EXPECT_FALSE(kid.empty()) << log.value_or("");
   return kid;
-}
-
-grpc::Status Verify(TokenServerProcess& server, const std::string& token) {
-  v1::VerifyAccessRequest request;
-  request.set_access_token(token);
-  v1::VerifyAccessResponse response;
-  return server.stub().VerifyAccess(ContextWithDeadline().get(), request, &response);
 }
 
 // JwksCache is what an offline resource server keeps: the JWKS, fetched over

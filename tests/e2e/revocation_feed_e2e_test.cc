@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/e2e/token_server_process.h"
 #include "tests/harness/poll.h"
 #include "tests/harness/postgres_environment.h"
@@ -40,23 +41,6 @@ class RevocationFeedE2eTest : public ::testing::Test {
   void TearDown() override {
     replica_.reset();  // Uses the writer's key directory.
     writer_.reset();
-  }
-
-  v1::TokenPair Issue(TokenServerProcess& server, const std::string& subject) {
-    v1::IssueTokensRequest request;
-    request.set_subject(subject);
-    v1::IssueTokensResponse response;
-    grpc::Status status =
-        server.stub().IssueTokens(ContextWithDeadline().get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.tokens();
-  }
-
-  static grpc::Status Verify(TokenServerProcess& server, const std::string& access_token) {
-    v1::VerifyAccessRequest request;
-    request.set_access_token(access_token);
-    v1::VerifyAccessResponse response;
-    return server.stub().VerifyAccess(ContextWithDeadline().get(), request, &response);
   }
 
   std::unique_ptr<TokenServerProcess> writer_;

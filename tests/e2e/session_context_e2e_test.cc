@@ -6,9 +6,8 @@
 
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/e2e_calls.h"
 #include "tests/e2e/token_server_process.h"
 #include "tests/harness/postgres_environment.h"
 
@@ -17,12 +16,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::unique_ptr<TokenServerProcess> StartServer() {
-  auto server = TokenServerProcess::Start(PostgresEnvironment::Get().conninfo());
-  EXPECT_TRUE(server.ok()) << server.status();
-  return server.ok() ? *std::move(server) : nullptr;
-}
 
 v1::IssueTokensRequest ContextRequest(const std::string& subject) {
   v1::IssueTokensRequest request;
@@ -39,38 +32,6 @@ v1::IssueTokensRequest ContextRequest(const std::string& subject) {
   request.set_acr("urn:example:loa:2");
   (*request.mutable_metadata())["device"] = "Alice's phone";
   return request;
-}
-
-v1::TokenPair Issue(TokenServerProcess& server, const v1::IssueTokensRequest& request) {
-  v1::IssueTokensResponse response;
-  grpc::Status status = server.stub().IssueTokens(ContextWithDeadline().get(), request, &response);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return response.tokens();
-}
-
-grpc::Status Refresh(TokenServerProcess& server, const std::string& token, v1::TokenPair* out) {
-  v1::RefreshTokensRequest request;
-  request.set_refresh_token(token);
-  v1::RefreshTokensResponse response;
-  grpc::Status status =
-      server.stub().RefreshTokens(ContextWithDeadline().get(), request, &response);
-  *out = response.tokens();
-  return status;
-}
-
-grpc::Status Verify(TokenServerProcess& server, const v1::VerifyAccessRequest& request,
-                    v1::VerifyAccessResponse* out) {
-  return server.stub().VerifyAccess(ContextWithDeadline().get(), request, out);
-}
-
-std::string ReasonOf(const grpc::Status& status) {
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return "";
-  for (const auto& any : details.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
 }
 
 // The context rides along ten rotations, VerifyAccess returns it, and the
@@ -103,13 +64,13 @@ TEST(SessionContextE2eTest, ClaimsSurviveTenRotationsAndStepUpChecks) {
   v1::VerifyAccessResponse ignored;
   grpc::Status status = Verify(*server, fresh_login, &ignored);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(ReasonOf(status), "INSUFFICIENT_USER_AUTHENTICATION");
+  EXPECT_EQ(ErrorReasonOf(status), "INSUFFICIENT_USER_AUTHENTICATION");
   v1::VerifyAccessRequest pay_scope;
   pay_scope.set_access_token(pair.access_token());
   pay_scope.add_required_scopes("payments:write");
   status = Verify(*server, pay_scope, &ignored);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(ReasonOf(status), "MISSING_SCOPE");
+  EXPECT_EQ(ErrorReasonOf(status), "MISSING_SCOPE");
   EXPECT_THAT(server->Log(), Not(HasSubstr(pair.refresh_token())));
 }
 
@@ -172,7 +133,7 @@ TEST(SessionContextE2eTest, RevokeAllExceptKeepsTheCurrentDevice) {
     v1::VerifyAccessRequest verify;
     verify.set_access_token(gone->access_token());
     v1::VerifyAccessResponse ignored;
-    EXPECT_EQ(ReasonOf(Verify(*server, verify, &ignored)), "TOKEN_REVOKED");
+    EXPECT_EQ(ErrorReasonOf(Verify(*server, verify, &ignored)), "TOKEN_REVOKED");
   }
   v1::TokenPair next;
   EXPECT_TRUE(Refresh(*server, laptop.refresh_token(), &next).ok());

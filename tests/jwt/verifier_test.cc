@@ -15,11 +15,13 @@
 #include "server/common/base64url.h"
 #include "server/common/error_reason.h"
 #include "server/jwt/signer.h"
+#include "tests/common/status_matchers.h"
 #include "tests/jwt/test_common.h"
 
 namespace token {
 namespace {
 
+using test::HasReason;
 using test::kAudience;
 using test::kIssuer;
 using test::kNow;
@@ -37,20 +39,6 @@ absl::StatusOr<AccessClaims> Verify(absl::string_view token,
                                     const VerifyOptions& options = TestOptions(),
                                     absl::Time now = kNow) {
   return VerifyAccessToken(token, TestKeySet(), options, now);
-}
-
-// HasReason checks that `result` failed with `reason`.
-::testing::AssertionResult HasReason(const absl::StatusOr<AccessClaims>& result,
-                                     ErrorReason reason) {
-  if (result.ok()) {
-    return ::testing::AssertionFailure() << "verified, expected " << ErrorReasonName(reason);
-  }
-  const std::optional<ErrorReason> actual = ReasonOf(result.status());
-  if (actual != reason) {
-    return ::testing::AssertionFailure()
-           << "got " << result.status() << ", expected " << ErrorReasonName(reason);
-  }
-  return ::testing::AssertionSuccess();
 }
 
 // Segments splits a token at its dots.

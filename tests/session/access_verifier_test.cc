@@ -16,9 +16,12 @@
 #include "server/keys/rsa_key.h"
 #include "server/session/revocation_set.h"
 #include "tests/common/fake_clock.h"
+#include "tests/common/status_matchers.h"
 
 namespace token {
 namespace {
+
+using test::HasReason;
 
 // 2023-11-14T22:13:20Z.
 const absl::Time kNow = absl::FromUnixSeconds(1700000000);
@@ -62,19 +65,6 @@ std::string Sign(const AccessClaims& claims, const RsaKey& key = *GeneratedKey(0
   absl::StatusOr<std::string> token = SignAccessToken(claims, key);
   if (!token.ok()) std::abort();
   return *token;
-}
-
-// HasReason checks that `result` failed with `reason` and the reason's code.
-::testing::AssertionResult HasReason(const absl::StatusOr<AccessClaims>& result,
-                                     ErrorReason reason) {
-  if (result.ok()) {
-    return ::testing::AssertionFailure() << "verified, expected " << ErrorReasonName(reason);
-  }
-  if (ReasonOf(result.status()) != reason || result.status().code() != ErrorReasonCode(reason)) {
-    return ::testing::AssertionFailure()
-           << "got " << result.status() << ", expected " << ErrorReasonName(reason);
-  }
-  return ::testing::AssertionSuccess();
 }
 
 class AccessVerifierTest : public ::testing::Test {

@@ -15,29 +15,20 @@
 #include "nlohmann/json.hpp"
 #include "server/common/error_reason.h"
 #include "server/jwt/claims.h"
+#include "tests/common/status_matchers.h"
 
 namespace token {
 namespace {
 
 using std::string_literals::operator""s;
+using test::HasReason;
 using json = nlohmann::json;
-
-// FailsWith checks that `status` failed with `reason` (and the reason's code).
-::testing::AssertionResult FailsWith(const absl::Status& status, ErrorReason reason) {
-  if (status.ok())
-    return ::testing::AssertionFailure() << "OK, expected " << ErrorReasonName(reason);
-  if (ReasonOf(status) != reason || status.code() != ErrorReasonCode(reason)) {
-    return ::testing::AssertionFailure()
-           << "got " << status << ", expected " << ErrorReasonName(reason);
-  }
-  return ::testing::AssertionSuccess();
-}
 
 // FailsNaming: failed with INVALID_CLAIMS and a message that contains
 // `field` and not `secret` (the offending value).
 ::testing::AssertionResult FailsNaming(const absl::Status& status, absl::string_view field,
                                        absl::string_view secret = "") {
-  ::testing::AssertionResult failed = FailsWith(status, ErrorReason::INVALID_CLAIMS);
+  ::testing::AssertionResult failed = HasReason(status, ErrorReason::INVALID_CLAIMS);
   if (!failed) return failed;
   if (!absl::StrContains(status.message(), field)) {
     return ::testing::AssertionFailure()
@@ -219,7 +210,7 @@ TEST(NormalizeScopesTest, OnlyRfc6749Characters) {
 TEST(NormalizeScopesTest, ReasonAndFieldAreTheCallers) {
   const absl::Status status =
       NormalizeScopes({"a b"}, ErrorReason::INVALID_REQUEST, "required_scopes").status();
-  EXPECT_TRUE(FailsWith(status, ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(status, ErrorReason::INVALID_REQUEST));
   EXPECT_TRUE(absl::StrContains(status.message(), "required_scopes[0]")) << status;
 }
 
@@ -256,7 +247,7 @@ TEST(ValidateAcrTest, RulesAndLimits) {
   EXPECT_TRUE(FailsNaming(ValidateAcr("\xc3", ErrorReason::INVALID_CLAIMS), "acr"));
   const absl::Status status =
       ValidateAcr("a\nb", ErrorReason::INVALID_REQUEST, "acceptable_acr[2]");
-  EXPECT_TRUE(FailsWith(status, ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(status, ErrorReason::INVALID_REQUEST));
   EXPECT_TRUE(absl::StrContains(status.message(), "acceptable_acr[2]")) << status;
 }
 

@@ -8,22 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/common/error_reason.h"
+#include "tests/common/status_matchers.h"
 
 namespace token {
 namespace {
 
 using std::string_literals::operator""s;
-
-// FailsWith checks that `status` failed with `reason` (and the reason's code).
-::testing::AssertionResult FailsWith(const absl::Status& status, ErrorReason reason) {
-  if (status.ok())
-    return ::testing::AssertionFailure() << "OK, expected " << ErrorReasonName(reason);
-  if (ReasonOf(status) != reason || status.code() != ErrorReasonCode(reason)) {
-    return ::testing::AssertionFailure()
-           << "got " << status << ", expected " << ErrorReasonName(reason);
-  }
-  return ::testing::AssertionSuccess();
-}
+using test::HasReason;
 
 // Strings that are not well-formed UTF-8.
 const std::vector<std::string>& InvalidUtf8() {
@@ -110,9 +101,9 @@ TEST(RequestValidationTest, SubjectOneAnd255BytesSucceed) {
 
 // Empty and 256-byte subjects fail with INVALID_SUBJECT.
 TEST(RequestValidationTest, SubjectEmptyOr256BytesFailsInvalidSubject) {
-  EXPECT_TRUE(FailsWith(ValidateSubject(""), ErrorReason::INVALID_SUBJECT));
-  EXPECT_TRUE(FailsWith(ValidateSubject(std::string(256, 'a')), ErrorReason::INVALID_SUBJECT));
-  EXPECT_TRUE(FailsWith(ValidateSubject(std::string(100000, 'a')), ErrorReason::INVALID_SUBJECT));
+  EXPECT_TRUE(HasReason(ValidateSubject(""), ErrorReason::INVALID_SUBJECT));
+  EXPECT_TRUE(HasReason(ValidateSubject(std::string(256, 'a')), ErrorReason::INVALID_SUBJECT));
+  EXPECT_TRUE(HasReason(ValidateSubject(std::string(100000, 'a')), ErrorReason::INVALID_SUBJECT));
 }
 
 // Multibyte UTF-8 is accepted, and the limit counts bytes, not characters.
@@ -125,13 +116,13 @@ TEST(RequestValidationTest, SubjectMultibyteSucceedsWithinByteLimit) {
   EXPECT_TRUE(ValidateSubject(cjk_255).ok());
   std::string emoji_256;
   for (int i = 0; i < 64; ++i) emoji_256 += "\xF0\x9F\x98\x80";  // 64 × 4 = 256 bytes.
-  EXPECT_TRUE(FailsWith(ValidateSubject(emoji_256), ErrorReason::INVALID_SUBJECT));
+  EXPECT_TRUE(HasReason(ValidateSubject(emoji_256), ErrorReason::INVALID_SUBJECT));
 }
 
 // Overlong, surrogate, truncated and out-of-range sequences fail with INVALID_SUBJECT.
 TEST(RequestValidationTest, SubjectInvalidUtf8FailsInvalidSubject) {
   for (const std::string& s : InvalidUtf8()) {
-    EXPECT_TRUE(FailsWith(ValidateSubject(absl::StrCat("user", s)), ErrorReason::INVALID_SUBJECT))
+    EXPECT_TRUE(HasReason(ValidateSubject(absl::StrCat("user", s)), ErrorReason::INVALID_SUBJECT))
         << absl::CEscape(s);
   }
 }
@@ -139,7 +130,7 @@ TEST(RequestValidationTest, SubjectInvalidUtf8FailsInvalidSubject) {
 // NUL, newline, DEL, U+0085 and other controls fail with INVALID_SUBJECT.
 TEST(RequestValidationTest, SubjectControlCharacterFailsInvalidSubject) {
   for (const std::string& s : ControlCharacters()) {
-    EXPECT_TRUE(FailsWith(ValidateSubject(s), ErrorReason::INVALID_SUBJECT)) << absl::CEscape(s);
+    EXPECT_TRUE(HasReason(ValidateSubject(s), ErrorReason::INVALID_SUBJECT)) << absl::CEscape(s);
   }
 }
 
@@ -161,12 +152,12 @@ TEST(RequestValidationTest, AudienceBoundsFailWithGivenReason) {
   EXPECT_TRUE(ValidateAudience("a", ErrorReason::INVALID_CLAIMS).ok());
   EXPECT_TRUE(ValidateAudience(std::string(255, 'a'), ErrorReason::INVALID_CLAIMS).ok());
   EXPECT_TRUE(
-      FailsWith(ValidateAudience("", ErrorReason::INVALID_CLAIMS), ErrorReason::INVALID_CLAIMS));
-  EXPECT_TRUE(FailsWith(ValidateAudience(std::string(256, 'a'), ErrorReason::INVALID_REQUEST),
+      HasReason(ValidateAudience("", ErrorReason::INVALID_CLAIMS), ErrorReason::INVALID_CLAIMS));
+  EXPECT_TRUE(HasReason(ValidateAudience(std::string(256, 'a'), ErrorReason::INVALID_REQUEST),
                         ErrorReason::INVALID_REQUEST));
-  EXPECT_TRUE(FailsWith(ValidateAudience("a\nb", ErrorReason::INVALID_REQUEST),
+  EXPECT_TRUE(HasReason(ValidateAudience("a\nb", ErrorReason::INVALID_REQUEST),
                         ErrorReason::INVALID_REQUEST));
-  EXPECT_TRUE(FailsWith(ValidateAudience("\xC0\xAF", ErrorReason::INVALID_CLAIMS),
+  EXPECT_TRUE(HasReason(ValidateAudience("\xC0\xAF", ErrorReason::INVALID_CLAIMS),
                         ErrorReason::INVALID_CLAIMS));
 }
 
@@ -196,22 +187,22 @@ TEST(RequestValidationTest, Roles64Succeed) {
 
 // 65 roles fail with the given reason.
 TEST(RequestValidationTest, Roles65FailInvalidClaims) {
-  EXPECT_TRUE(FailsWith(NormalizeRoles(NumberedRoles(65), ErrorReason::INVALID_CLAIMS).status(),
+  EXPECT_TRUE(HasReason(NormalizeRoles(NumberedRoles(65), ErrorReason::INVALID_CLAIMS).status(),
                         ErrorReason::INVALID_CLAIMS));
-  EXPECT_TRUE(FailsWith(NormalizeRoles(NumberedRoles(65), ErrorReason::INVALID_REQUEST).status(),
+  EXPECT_TRUE(HasReason(NormalizeRoles(NumberedRoles(65), ErrorReason::INVALID_REQUEST).status(),
                         ErrorReason::INVALID_REQUEST));
 }
 
 // An empty role fails with the given reason.
 TEST(RequestValidationTest, RolesEmptyRoleFailsInvalidClaims) {
-  EXPECT_TRUE(FailsWith(NormalizeRoles({"admin", ""}, ErrorReason::INVALID_CLAIMS).status(),
+  EXPECT_TRUE(HasReason(NormalizeRoles({"admin", ""}, ErrorReason::INVALID_CLAIMS).status(),
                         ErrorReason::INVALID_CLAIMS));
 }
 
 // A role of 128 bytes is accepted, 129 bytes fails.
 TEST(RequestValidationTest, Roles129BytesFailsInvalidClaims) {
   EXPECT_TRUE(NormalizeRoles({std::string(128, 'r')}, ErrorReason::INVALID_CLAIMS).ok());
-  EXPECT_TRUE(FailsWith(
+  EXPECT_TRUE(HasReason(
       NormalizeRoles({"admin", std::string(129, 'r')}, ErrorReason::INVALID_CLAIMS).status(),
       ErrorReason::INVALID_CLAIMS));
 }
@@ -219,12 +210,12 @@ TEST(RequestValidationTest, Roles129BytesFailsInvalidClaims) {
 // Roles with invalid UTF-8 or control characters fail with the given reason.
 TEST(RequestValidationTest, RolesBadTextFailsInvalidClaims) {
   for (const std::string& s : InvalidUtf8()) {
-    EXPECT_TRUE(FailsWith(NormalizeRoles({s}, ErrorReason::INVALID_CLAIMS).status(),
+    EXPECT_TRUE(HasReason(NormalizeRoles({s}, ErrorReason::INVALID_CLAIMS).status(),
                           ErrorReason::INVALID_CLAIMS))
         << absl::CEscape(s);
   }
   for (const std::string& s : ControlCharacters()) {
-    EXPECT_TRUE(FailsWith(NormalizeRoles({s}, ErrorReason::INVALID_CLAIMS).status(),
+    EXPECT_TRUE(HasReason(NormalizeRoles({s}, ErrorReason::INVALID_CLAIMS).status(),
                           ErrorReason::INVALID_CLAIMS))
         << absl::CEscape(s);
   }
@@ -261,9 +252,9 @@ TEST(RequestValidationTest, ClientIpv4AndIpv6Succeed) {
 
 // An IP with a NUL and trailing garbage fails (c_str() must not cut it short).
 TEST(RequestValidationTest, ClientIpWithNulFailsInvalidClaims) {
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("", "1.2.3.4\0x"s), ErrorReason::INVALID_CLAIMS),
+  EXPECT_TRUE(HasReason(ValidateClient(Client("", "1.2.3.4\0x"s), ErrorReason::INVALID_CLAIMS),
                         ErrorReason::INVALID_CLAIMS));
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("", "::1\0"s), ErrorReason::INVALID_CLAIMS),
+  EXPECT_TRUE(HasReason(ValidateClient(Client("", "::1\0"s), ErrorReason::INVALID_CLAIMS),
                         ErrorReason::INVALID_CLAIMS));
 }
 
@@ -271,12 +262,12 @@ TEST(RequestValidationTest, ClientIpWithNulFailsInvalidClaims) {
 TEST(RequestValidationTest, ClientNotAnIpFailsInvalidClaims) {
   for (const char* ip : {"not-an-ip", "localhost", "1.2.3.4 ", " 1.2.3.4", "256.1.1.1", "1.2.3",
                          "1.2.3.4:80", "[::1]", "fe80::1%eth0", "2001:db8:::1", "1.2.3.4/24"}) {
-    EXPECT_TRUE(FailsWith(ValidateClient(Client("", ip), ErrorReason::INVALID_CLAIMS),
+    EXPECT_TRUE(HasReason(ValidateClient(Client("", ip), ErrorReason::INVALID_CLAIMS),
                           ErrorReason::INVALID_CLAIMS))
         << ip;
   }
   EXPECT_TRUE(
-      FailsWith(ValidateClient(Client("", std::string(100, '1')), ErrorReason::INVALID_REQUEST),
+      HasReason(ValidateClient(Client("", std::string(100, '1')), ErrorReason::INVALID_REQUEST),
                 ErrorReason::INVALID_REQUEST));
 }
 
@@ -285,15 +276,15 @@ TEST(RequestValidationTest, ClientUserAgent513BytesFailsInvalidClaims) {
   EXPECT_TRUE(
       ValidateClient(Client(std::string(512, 'u'), "::1"), ErrorReason::INVALID_CLAIMS).ok());
   EXPECT_TRUE(
-      FailsWith(ValidateClient(Client(std::string(513, 'u'), "::1"), ErrorReason::INVALID_CLAIMS),
+      HasReason(ValidateClient(Client(std::string(513, 'u'), "::1"), ErrorReason::INVALID_CLAIMS),
                 ErrorReason::INVALID_CLAIMS));
 }
 
 // A user agent with invalid UTF-8 or a control character fails.
 TEST(RequestValidationTest, ClientUserAgentBadTextFailsInvalidClaims) {
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("Mozilla\xC0\xAF", ""), ErrorReason::INVALID_CLAIMS),
+  EXPECT_TRUE(HasReason(ValidateClient(Client("Mozilla\xC0\xAF", ""), ErrorReason::INVALID_CLAIMS),
                         ErrorReason::INVALID_CLAIMS));
-  EXPECT_TRUE(FailsWith(ValidateClient(Client("Mozilla\r\nX: y", ""), ErrorReason::INVALID_CLAIMS),
+  EXPECT_TRUE(HasReason(ValidateClient(Client("Mozilla\r\nX: y", ""), ErrorReason::INVALID_CLAIMS),
                         ErrorReason::INVALID_CLAIMS));
 }
 
@@ -303,13 +294,13 @@ TEST(RequestValidationTest, ClientUserAgentBadTextFailsInvalidClaims) {
 TEST(RequestValidationTest, RevokeReason257BytesFailsInvalidRequest) {
   EXPECT_TRUE(ValidateRevokeReason("").ok());
   EXPECT_TRUE(ValidateRevokeReason(std::string(256, 'r')).ok());
-  EXPECT_TRUE(FailsWith(ValidateRevokeReason(std::string(257, 'r')), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(ValidateRevokeReason(std::string(257, 'r')), ErrorReason::INVALID_REQUEST));
 }
 
 // A revoke reason with bad text fails with INVALID_REQUEST.
 TEST(RequestValidationTest, RevokeReasonBadTextFailsInvalidRequest) {
-  EXPECT_TRUE(FailsWith(ValidateRevokeReason("logout\n"), ErrorReason::INVALID_REQUEST));
-  EXPECT_TRUE(FailsWith(ValidateRevokeReason("\xED\xA0\x80"), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(ValidateRevokeReason("logout\n"), ErrorReason::INVALID_REQUEST));
+  EXPECT_TRUE(HasReason(ValidateRevokeReason("\xED\xA0\x80"), ErrorReason::INVALID_REQUEST));
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "server/session/refresh_token.h"
 #include "server/session/revocation_set.h"
 #include "tests/common/fake_clock.h"
+#include "tests/common/status_matchers.h"
 #include "tests/keys/test_keys.h"
 #include "tests/session/fake_session_store.h"
 
@@ -35,6 +36,7 @@ namespace token {
 namespace {
 
 using test::FakeSessionStore;
+using test::HasReason;
 
 // 2023-11-14T22:13:20.250Z: a sub-second start shows that iat is truncated.
 const absl::Time kStart = absl::FromUnixSeconds(1700000000) + absl::Milliseconds(250);
@@ -52,18 +54,6 @@ SessionOptions DefaultOptions() {
   options.refresh_absolute_ttl = absl::Hours(720);
   options.reuse_grace = absl::Seconds(10);
   return options;
-}
-
-// HasReason checks that `status` failed with `reason` and the reason's code.
-::testing::AssertionResult HasReason(const absl::Status& status, ErrorReason reason) {
-  if (status.ok()) {
-    return ::testing::AssertionFailure() << "OK, expected " << ErrorReasonName(reason);
-  }
-  if (ReasonOf(status) != reason || status.code() != ErrorReasonCode(reason)) {
-    return ::testing::AssertionFailure()
-           << "got " << status << ", expected " << ErrorReasonName(reason);
-  }
-  return ::testing::AssertionSuccess();
 }
 
 class SessionServiceTest : public ::testing::Test {

@@ -14,14 +14,9 @@ UPDATE sessions AS s
                   ELSE ARRAY(SELECT json_array_elements_text($7::json)) END,
        acr = coalesce($8::text, s.acr),
        metadata = coalesce($9::jsonb, s.metadata)
+  -- Returns the row as stored: lock_session.sql found it unrevoked under the
+  -- lock this transaction holds, so `r` (a subject revocation, in the shared
+  -- column list) is one row of NULLs here.
+  FROM (SELECT NULL::timestamptz AS revoked_at) AS r
  WHERE s.session_id = $1::uuid
-RETURNING s.session_id::text AS session_id, s.subject AS subject,
-          array_to_json(s.roles)::text AS roles, s.audience AS audience,
-          s.user_agent AS user_agent, s.ip_address AS ip_address, s.generation AS generation,
-          token_us(s.created_at) AS created_at, token_us(s.last_used_at) AS last_used_at,
-          token_us(s.expires_at) AS expires_at,
-          token_us(s.absolute_expires_at) AS absolute_expires_at,
-          token_us(s.revoked_at) AS revoked_at, coalesce(s.revoke_reason, '') AS revoke_reason,
-          s.claims::text AS claims, array_to_json(s.scopes)::text AS scopes,
-          token_us(s.auth_time) AS auth_time, array_to_json(s.amr)::text AS amr, s.acr AS acr,
-          s.metadata::text AS metadata
+RETURNING {session_columns}
