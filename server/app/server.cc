@@ -297,6 +297,7 @@ void Server::BuildCore() {
       .refresh_failures = {.limit = config_.refresh_failure_limit,
                            .window = config_.refresh_failure_window},
       .max_clock_offset = config_.max_clock_offset,
+      .clock_skew = config_.clock_skew,
   };
   sessions_ = std::make_unique<SessionService>(session_options, *store_, keys, *chain_, clock_,
                                                *revocations_);

@@ -139,5 +139,19 @@ TEST(SessionContextE2eTest, RevokeAllExceptKeepsTheCurrentDevice) {
   EXPECT_TRUE(Refresh(*server, laptop.refresh_token(), &next).ok());
 }
 
+// auth_time may lie in the future by at most --clock-skew (the login
+// service's clock may run ahead), the flag the verifier uses too.
+TEST(SessionContextE2eTest, FutureAuthTimeBoundedByClockSkewFlag) {
+  auto server = StartServer({"--clock-skew=2s"});
+  ASSERT_NE(server, nullptr);
+  v1::IssueTokensRequest ahead = ContextRequest("ctx-skew");
+  ahead.mutable_auth_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 20);
+  v1::IssueTokensResponse response;
+  grpc::Status status = server->stub().IssueTokens(ContextWithDeadline().get(), ahead, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorReasonOf(status), "INVALID_CLAIMS");
+  EXPECT_THAT(status.error_message(), HasSubstr("auth_time"));
+}
+
 }  // namespace
 }  // namespace token::testing
